@@ -1,0 +1,201 @@
+//! The plugin API connectors implement, in Kafka Connect's terms
+//! (`Connector`, `SourceTask`, `SinkTask`). Kafka client code stays in the
+//! runtime; connectors only see records, offsets and contexts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{ConfigDef, ConfigValue};
+use crate::record::{SinkRecord, SourceMap, SourceRecord, TopicPartition};
+use crate::{ConnectError, ConnectResult};
+
+/// A string-to-string config, as connectors receive it.
+pub type Config = HashMap<String, String>;
+
+/// Whether a connector reads into Kafka or writes out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectorType {
+    /// Imports data into Kafka.
+    Source,
+    /// Exports data from Kafka.
+    Sink,
+}
+
+impl ConnectorType {
+    /// `source` or `sink`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorType::Source => "source",
+            ConnectorType::Sink => "sink",
+        }
+    }
+}
+
+/// A connector instance (`org.apache.kafka.connect.connector.Connector`):
+/// it validates its config and splits the work into task configs.
+pub trait Connector: Send + Sync {
+    /// Starts the connector with its (provider-resolved) config.
+    fn start(&mut self, config: &Config) -> ConnectResult<()>;
+
+    /// Splits the work into at most `max_tasks` task configs.
+    fn task_configs(&self, max_tasks: usize) -> ConnectResult<Vec<Config>>;
+
+    /// Stops the connector.
+    fn stop(&mut self) {}
+
+    /// Extra checks beyond the config definition (cross-key rules). The
+    /// default runs the definition's own checks.
+    fn validate(&self, def: &ConfigDef, config: &Config) -> Vec<ConfigValue> {
+        def.validate(config)
+    }
+}
+
+/// Reads committed source offsets (`OffsetStorageReader`).
+pub trait OffsetStorageReader: Send + Sync {
+    /// The last committed offset of a source partition.
+    fn offset(&self, partition: &SourceMap) -> Option<SourceMap>;
+}
+
+/// What a source task can ask of the framework.
+#[derive(Clone)]
+pub struct SourceTaskContext {
+    /// Committed offsets of this connector.
+    pub offsets: Arc<dyn OffsetStorageReader>,
+}
+
+/// A source task (`org.apache.kafka.connect.source.SourceTask`).
+///
+/// `poll` is awaited inside a `select!` with the framework's stop and pause
+/// signals, so it must be cancel-safe: a cancelled poll must not have
+/// consumed input that it did not return.
+#[async_trait]
+pub trait SourceTask: Send {
+    /// Starts the task with its task config.
+    async fn start(&mut self, config: &Config, context: SourceTaskContext) -> ConnectResult<()>;
+
+    /// Returns the next batch; an empty batch means no data right now.
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>>;
+
+    /// Called after offsets were committed, for sources that acknowledge
+    /// upstream (the framework has already persisted the offsets).
+    async fn commit(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// Stops the task and releases its resources.
+    async fn stop(&mut self) {}
+}
+
+/// Offsets of a sink task, per original topic partition: the next offset to
+/// consume (last processed + 1), as Kafka's `currentOffsets`.
+pub type SinkOffsets = HashMap<TopicPartition, i64>;
+
+/// Reports records the destination rejected so the framework can send them
+/// to the dead-letter queue or fail the task (KIP-610).
+#[async_trait]
+pub trait ErrantRecordReporter: Send + Sync {
+    /// Reports one record and the reason it failed.
+    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> ConnectResult<()>;
+}
+
+/// What a sink task can ask of the framework.
+#[derive(Clone)]
+pub struct SinkTaskContext {
+    /// The errant-record reporter, when `errors.tolerance=all` or a DLQ is set.
+    pub errant_record_reporter: Option<Arc<dyn ErrantRecordReporter>>,
+}
+
+/// A sink task (`org.apache.kafka.connect.sink.SinkTask`).
+#[async_trait]
+pub trait SinkTask: Send {
+    /// Starts the task with its task config.
+    async fn start(&mut self, config: &Config, context: SinkTaskContext) -> ConnectResult<()>;
+
+    /// Partitions newly assigned to this task.
+    async fn open(&mut self, _partitions: &[TopicPartition]) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// Partitions taken away from this task; buffered data for them must be
+    /// flushed or discarded.
+    async fn close(&mut self, _partitions: &[TopicPartition]) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// Delivers records; the task may buffer them until `flush`.
+    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()>;
+
+    /// Makes everything `put` so far durable.
+    async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {
+        Ok(())
+    }
+
+    /// Returns the offsets safe to commit; the default flushes everything
+    /// and returns `offsets` unchanged.
+    async fn pre_commit(&mut self, offsets: &SinkOffsets) -> ConnectResult<SinkOffsets> {
+        self.flush(offsets).await?;
+        Ok(offsets.clone())
+    }
+
+    /// Stops the task.
+    async fn stop(&mut self) {}
+}
+
+/// A new task of either kind.
+pub enum Task {
+    /// A source task.
+    Source(Box<dyn SourceTask>),
+    /// A sink task.
+    Sink(Box<dyn SinkTask>),
+}
+
+/// A connector plugin: its class, aliases, config definition and factories.
+/// Plugins are listed in one registry in the binary.
+#[derive(Clone, Copy)]
+pub struct ConnectorPlugin {
+    /// The Java class name users put in `connector.class`.
+    pub class: &'static str,
+    /// Extra names accepted besides the class's simple name and the simple
+    /// name without `Connector` (which are always accepted).
+    pub aliases: &'static [&'static str],
+    /// Source or sink.
+    pub kind: ConnectorType,
+    /// Version reported by `/connector-plugins`.
+    pub version: &'static str,
+    /// The connector's own config definition.
+    pub config_def: fn() -> ConfigDef,
+    /// Creates a connector instance.
+    pub new_connector: fn() -> Box<dyn Connector>,
+    /// Creates a task instance.
+    pub new_task: fn() -> Task,
+}
+
+impl std::fmt::Debug for ConnectorPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorPlugin")
+            .field("class", &self.class)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl ConnectorPlugin {
+    /// The simple class name, e.g. `FileStreamSourceConnector`.
+    pub fn simple_name(&self) -> &'static str {
+        self.class.rsplit('.').next().unwrap_or(self.class)
+    }
+
+    /// Whether `name` designates this plugin: the class name, the simple
+    /// name, the simple name without the `Connector` suffix, or an alias.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.trim();
+        let simple = self.simple_name();
+        name == self.class
+            || name == simple
+            || simple.strip_suffix("Connector") == Some(name)
+            || self.aliases.contains(&name)
+    }
+}

@@ -1,0 +1,112 @@
+//! Converters between Connect data and the bytes stored in Kafka, by the
+//! class names users already configure.
+
+mod bytearray;
+mod json;
+mod simple_header;
+mod string;
+
+use std::collections::HashMap;
+
+pub use bytearray::ByteArrayConverter;
+pub use json::{JsonConverter, JsonConverterConfig};
+pub use simple_header::SimpleHeaderConverter;
+pub use string::StringConverter;
+
+use crate::data::{SchemaAndValue, SchemaRef, Value};
+use crate::DataError;
+
+/// Converts record keys or values (`org.apache.kafka.connect.storage.Converter`).
+pub trait Converter: Send + Sync + std::fmt::Debug {
+    /// Serialises Connect data for Kafka; `None` is a Kafka null.
+    fn from_connect(
+        &self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError>;
+
+    /// Deserialises Kafka bytes into Connect data.
+    fn to_connect(&self, topic: &str, data: Option<&[u8]>) -> Result<SchemaAndValue, DataError>;
+}
+
+/// Converts header values (`org.apache.kafka.connect.storage.HeaderConverter`).
+pub trait HeaderConverter: Send + Sync + std::fmt::Debug {
+    /// Serialises a header value.
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        key: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Option<Vec<u8>>, DataError>;
+
+    /// Deserialises a header value.
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        key: &str,
+        data: Option<&[u8]>,
+    ) -> Result<SchemaAndValue, DataError>;
+}
+
+/// Class names (and aliases) of the converters Rampart provides.
+pub const CONVERTER_CLASSES: &[&str] = &[
+    "org.apache.kafka.connect.json.JsonConverter",
+    "org.apache.kafka.connect.storage.StringConverter",
+    "org.apache.kafka.connect.converters.ByteArrayConverter",
+];
+
+/// Class names of the header converters Rampart provides.
+pub const HEADER_CONVERTER_CLASSES: &[&str] = &[
+    "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+    "org.apache.kafka.connect.json.JsonConverter",
+    "org.apache.kafka.connect.storage.StringConverter",
+];
+
+fn canonical(class: &str) -> &str {
+    let class = class.trim();
+    class.rsplit('.').next().unwrap_or(class)
+}
+
+/// Builds a key or value converter from its class name and its prefixed
+/// settings (e.g. `value.converter.schemas.enable` passed as `schemas.enable`).
+pub fn converter_for(
+    class: &str,
+    settings: &HashMap<String, String>,
+    is_key: bool,
+) -> Result<Box<dyn Converter>, String> {
+    match canonical(class) {
+        "JsonConverter" => Ok(Box::new(JsonConverter::new(
+            JsonConverterConfig::from_settings(settings)?,
+            is_key,
+        ))),
+        "StringConverter" => Ok(Box::new(StringConverter)),
+        "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
+        _ => Err(format!(
+            "Class {} could not be found. Available converters: {}",
+            class.trim(),
+            CONVERTER_CLASSES.join(", ")
+        )),
+    }
+}
+
+/// Builds a header converter from its class name and prefixed settings.
+pub fn header_converter_for(
+    class: &str,
+    settings: &HashMap<String, String>,
+) -> Result<Box<dyn HeaderConverter>, String> {
+    match canonical(class) {
+        "SimpleHeaderConverter" => Ok(Box::new(SimpleHeaderConverter)),
+        "JsonConverter" => Ok(Box::new(JsonConverter::new(
+            JsonConverterConfig::from_settings(settings)?,
+            false,
+        ))),
+        "StringConverter" => Ok(Box::new(StringConverter)),
+        _ => Err(format!(
+            "Class {} could not be found. Available header converters: {}",
+            class.trim(),
+            HEADER_CONVERTER_CLASSES.join(", ")
+        )),
+    }
+}

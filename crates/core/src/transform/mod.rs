@@ -1,0 +1,296 @@
+//! Single Message Transforms and predicates (KIP-66, KIP-585): the
+//! `transforms=…` / `predicates=…` grammar of connector configs, and the
+//! chain applied to every record.
+
+mod registry;
+
+use std::collections::HashMap;
+
+pub use registry::{predicate_classes, transformation_classes, PluginClass};
+
+use crate::config::{split_list, ConfigDef, ConfigValue};
+use crate::record::ConnectRecord;
+use crate::ConnectError;
+
+/// A transform (`org.apache.kafka.connect.transforms.Transformation`).
+/// Returning `Ok(None)` drops the record, as a Java transform returning null.
+pub trait Transformation: Send + Sync + std::fmt::Debug {
+    /// Transforms one record.
+    fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError>;
+}
+
+/// A predicate (`org.apache.kafka.connect.transforms.predicates.Predicate`).
+pub trait Predicate: Send + Sync + std::fmt::Debug {
+    /// Whether the record matches.
+    fn test(&self, record: &ConnectRecord) -> bool;
+}
+
+#[derive(Debug)]
+struct Stage {
+    alias: String,
+    transform: Box<dyn Transformation>,
+    predicate: Option<(Box<dyn Predicate>, bool)>,
+}
+
+/// The transforms of one connector, in order, each with its optional
+/// predicate and `negate` flag.
+#[derive(Debug, Default)]
+pub struct TransformationChain {
+    stages: Vec<Stage>,
+}
+
+/// A config error on one key of a connector's transform settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformConfigError {
+    /// The connector config key at fault, e.g. `transforms.route.regex`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for TransformConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+fn sub_config(config: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
+    config
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone())))
+        .collect()
+}
+
+fn err(key: String, message: impl Into<String>) -> TransformConfigError {
+    TransformConfigError {
+        key,
+        message: message.into(),
+    }
+}
+
+impl TransformationChain {
+    /// Builds the chain from a connector config. Every problem is reported
+    /// against the key that causes it, so `validate` can show it there.
+    pub fn from_config(
+        config: &HashMap<String, String>,
+    ) -> Result<Self, Vec<TransformConfigError>> {
+        let mut errors = Vec::new();
+        let mut predicates: HashMap<String, Box<dyn Predicate>> = HashMap::new();
+        let predicate_aliases = config
+            .get("predicates")
+            .map(|s| split_list(s))
+            .unwrap_or_default();
+        for alias in &predicate_aliases {
+            let type_key = format!("predicates.{alias}.type");
+            let Some(class) = config.get(&type_key) else {
+                errors.push(err(
+                    type_key.clone(),
+                    format!(
+                        "Missing required configuration \"{type_key}\" which has no default value."
+                    ),
+                ));
+                continue;
+            };
+            let props = sub_config(config, &format!("predicates.{alias}."));
+            match registry::build_predicate(class, &props) {
+                Ok(p) => {
+                    predicates.insert(alias.clone(), p);
+                }
+                Err(e) => errors.push(err(e.key_in(&format!("predicates.{alias}.")), e.message)),
+            }
+        }
+        let mut stages = Vec::new();
+        let aliases = config
+            .get("transforms")
+            .map(|s| split_list(s))
+            .unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        for alias in aliases {
+            if !seen.insert(alias.clone()) {
+                errors.push(err(
+                    "transforms".to_string(),
+                    format!("Duplicate alias provided: {alias}"),
+                ));
+                continue;
+            }
+            let prefix = format!("transforms.{alias}.");
+            let type_key = format!("{prefix}type");
+            let Some(class) = config.get(&type_key) else {
+                errors.push(err(
+                    type_key.clone(),
+                    format!(
+                        "Missing required configuration \"{type_key}\" which has no default value."
+                    ),
+                ));
+                continue;
+            };
+            let props = sub_config(config, &prefix);
+            let predicate = match props.get("predicate").filter(|p| !p.trim().is_empty()) {
+                None => None,
+                Some(name) => {
+                    let negate = props
+                        .get("negate")
+                        .is_some_and(|n| n.trim().eq_ignore_ascii_case("true"));
+                    match predicates.remove(name.trim()) {
+                        Some(p) => Some((p, negate)),
+                        None => {
+                            // Kafka allows one predicate to guard several transforms.
+                            if predicate_aliases.iter().any(|a| a == name.trim()) {
+                                let class = config
+                                    .get(&format!("predicates.{}.type", name.trim()))
+                                    .cloned()
+                                    .unwrap_or_default();
+                                let pprops =
+                                    sub_config(config, &format!("predicates.{}.", name.trim()));
+                                registry::build_predicate(&class, &pprops)
+                                    .ok()
+                                    .map(|p| (p, negate))
+                            } else {
+                                errors.push(err(
+                                    format!("{prefix}predicate"),
+                                    format!(
+                                        "Invalid value {name} for configuration {prefix}predicate: The predicate alias must be listed in predicates"
+                                    ),
+                                ));
+                                continue;
+                            }
+                        }
+                    }
+                }
+            };
+            match registry::build_transformation(class, &props) {
+                Ok(transform) => stages.push(Stage {
+                    alias,
+                    transform,
+                    predicate,
+                }),
+                Err(e) => errors.push(err(e.key_in(&prefix), e.message)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(TransformationChain { stages })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Whether there are no transforms.
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// The transform aliases, in order.
+    pub fn aliases(&self) -> impl Iterator<Item = &str> {
+        self.stages.iter().map(|s| s.alias.as_str())
+    }
+
+    /// Applies every transform in order; `Ok(None)` means a transform
+    /// dropped the record.
+    pub fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+        for stage in &self.stages {
+            if let Some((predicate, negate)) = &stage.predicate {
+                if predicate.test(&record) == *negate {
+                    continue;
+                }
+            }
+            match stage.transform.apply(record)? {
+                Some(r) => record = r,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(record))
+    }
+}
+
+/// An error building one transform or predicate: the key (relative to the
+/// alias prefix, e.g. `regex`) and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginConfigError {
+    /// The key relative to `transforms.<alias>.` (or `type` for a bad class).
+    pub key: String,
+    /// The message, in Kafka's words where Kafka has them.
+    pub message: String,
+}
+
+impl PluginConfigError {
+    /// Builds an error.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        PluginConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn key_in(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.key)
+    }
+}
+
+impl From<Vec<String>> for PluginConfigError {
+    /// Wraps `ConfigDef::parse` errors; the key is recovered from Kafka's
+    /// message shape (`… for configuration <key>: …` or `"<key>"`).
+    fn from(errors: Vec<String>) -> Self {
+        let message = errors.join("; ");
+        let key = errors
+            .first()
+            .and_then(|e| {
+                e.split_once(" for configuration ")
+                    .and_then(|(_, rest)| rest.split(':').next())
+                    .map(str::to_string)
+                    .or_else(|| e.split('"').nth(1).map(str::to_string))
+            })
+            .unwrap_or_else(|| "type".to_string());
+        PluginConfigError { key, message }
+    }
+}
+
+/// Validation results for the transform and predicate keys of a connector
+/// config, for `config/validate`: one entry per `transforms.<a>.type` and
+/// `predicates.<p>.type` plus one per key that has an error.
+pub fn validate(config: &HashMap<String, String>) -> Vec<ConfigValue> {
+    let mut values: Vec<ConfigValue> = Vec::new();
+    let errors = TransformationChain::from_config(config)
+        .err()
+        .unwrap_or_default();
+    let mut push = |key: String| {
+        if values.iter().any(|v| v.name == key) {
+            return;
+        }
+        let errs: Vec<String> = errors
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.message.clone())
+            .collect();
+        values.push(ConfigValue {
+            value: config.get(&key).cloned(),
+            name: key,
+            recommended_values: Vec::new(),
+            errors: errs,
+            visible: true,
+        });
+    };
+    for alias in config
+        .get("transforms")
+        .map(|s| split_list(s))
+        .unwrap_or_default()
+    {
+        push(format!("transforms.{alias}.type"));
+    }
+    for alias in config
+        .get("predicates")
+        .map(|s| split_list(s))
+        .unwrap_or_default()
+    {
+        push(format!("predicates.{alias}.type"));
+    }
+    for e in &errors {
+        push(e.key.clone());
+    }
+    values
+}
+
+/// The config definition of a transform or predicate class, for
+/// `/connector-plugins/{p}/config`.
+pub fn plugin_config_def(class: &str) -> Option<ConfigDef> {
+    registry::config_def(class)
+}
