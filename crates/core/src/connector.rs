@@ -72,7 +72,7 @@ pub struct SourceTaskContext {
 /// signals, so it must be cancel-safe: a cancelled poll must not have
 /// consumed input that it did not return.
 #[async_trait]
-pub trait SourceTask: Send {
+pub trait SourceTask: Send + Sync {
     /// Starts the task with its task config.
     async fn start(&mut self, config: &Config, context: SourceTaskContext) -> ConnectResult<()>;
 
@@ -110,7 +110,7 @@ pub struct SinkTaskContext {
 
 /// A sink task (`org.apache.kafka.connect.sink.SinkTask`).
 #[async_trait]
-pub trait SinkTask: Send {
+pub trait SinkTask: Send + Sync {
     /// Starts the task with its task config.
     async fn start(&mut self, config: &Config, context: SinkTaskContext) -> ConnectResult<()>;
 
@@ -126,7 +126,7 @@ pub trait SinkTask: Send {
     }
 
     /// Delivers records; the task may buffer them until `flush`.
-    async fn put(&mut self, records: Vec<SinkRecord>) -> ConnectResult<()>;
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()>;
 
     /// Makes everything `put` so far durable.
     async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {

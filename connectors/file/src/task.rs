@@ -1,0 +1,215 @@
+//! The tasks: a line reader whose offset is the byte position, and a line
+//! writer that makes lines durable before offsets are committed.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rampart_core::connector::{
+    Config, SinkOffsets, SinkTask, SinkTaskContext, SourceTask, SourceTaskContext,
+};
+use rampart_core::data::{schemas, Value};
+use rampart_core::record::{SinkRecord, SourceMap, SourceRecord};
+use rampart_core::{ConnectError, ConnectResult};
+use serde_json::Value as Json;
+use tracing::{info, warn};
+
+use crate::config::{BATCH_SIZE, FILE, TOPIC};
+
+/// How long `poll` waits when the file has no new complete line.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads lines from a file (or stdin) into a topic.
+#[derive(Default)]
+pub struct FileStreamSourceTask {
+    path: Option<String>,
+    topic: String,
+    batch_size: usize,
+    file: Option<Box<dyn Read + Send + Sync>>,
+    // Bytes read but not yet returned as complete lines.
+    buffer: Vec<u8>,
+    // Byte position of the first byte of `buffer` in the file.
+    position: u64,
+    context: Option<SourceTaskContext>,
+}
+
+impl FileStreamSourceTask {
+    fn partition(&self) -> SourceMap {
+        let mut m = SourceMap::new();
+        m.insert(
+            "filename".into(),
+            self.path.clone().map_or(Json::Null, Json::String),
+        );
+        m
+    }
+
+    // Opens the file at the committed position; a missing file is retried
+    // on the next poll, as Kafka's task does.
+    fn open(&mut self) -> ConnectResult<bool> {
+        if self.file.is_some() {
+            return Ok(true);
+        }
+        let Some(path) = self.path.clone() else {
+            self.file = Some(Box::new(std::io::stdin()));
+            return Ok(true);
+        };
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                warn!(file = %path, "couldn't find file for FileStreamSourceTask, sleeping to wait for it to be created");
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(ConnectError::connect(format!(
+                    "Couldn't open file {path}: {e}"
+                )))
+            }
+        };
+        let committed = self
+            .context
+            .as_ref()
+            .and_then(|c| c.offsets.offset(&self.partition()))
+            .and_then(|o| o.get("position").and_then(Json::as_u64));
+        if let Some(pos) = committed {
+            f.seek(SeekFrom::Start(pos)).map_err(|e| {
+                ConnectError::connect(format!("Couldn't seek {path} to {pos}: {e}"))
+            })?;
+            info!(file = %path, position = pos, "resuming from committed offset");
+            self.position = pos;
+        }
+        self.file = Some(Box::new(f));
+        Ok(true)
+    }
+
+    fn read_lines(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        let mut records = Vec::new();
+        loop {
+            while records.len() < self.batch_size {
+                let Some(nl) = self.buffer.iter().position(|b| *b == b'\n') else {
+                    break;
+                };
+                let line_end = if nl > 0 && self.buffer[nl - 1] == b'\r' {
+                    nl - 1
+                } else {
+                    nl
+                };
+                let line = String::from_utf8_lossy(&self.buffer[..line_end]).into_owned();
+                self.position += nl as u64 + 1;
+                self.buffer.drain(..=nl);
+                let mut offset = SourceMap::new();
+                offset.insert("position".into(), Json::from(self.position));
+                records.push(SourceRecord::source(
+                    self.partition(),
+                    offset,
+                    self.topic.clone(),
+                    Some(schemas::string()),
+                    Value::String(line),
+                ));
+            }
+            if records.len() >= self.batch_size {
+                return Ok(records);
+            }
+            let Some(file) = self.file.as_mut() else {
+                return Ok(records);
+            };
+            let mut chunk = vec![0u8; READ_CHUNK];
+            let n = file.read(&mut chunk).map_err(|e| {
+                ConnectError::connect(format!("Error while reading from file: {e}"))
+            })?;
+            if n == 0 {
+                return Ok(records);
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+#[async_trait]
+impl SourceTask for FileStreamSourceTask {
+    async fn start(&mut self, config: &Config, context: SourceTaskContext) -> ConnectResult<()> {
+        self.path = config.get(FILE).filter(|f| !f.trim().is_empty()).cloned();
+        self.topic = config.get(TOPIC).cloned().unwrap_or_default();
+        self.batch_size = config
+            .get(BATCH_SIZE)
+            .and_then(|b| b.trim().parse().ok())
+            .unwrap_or(2000);
+        self.context = Some(context);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        // Reads are synchronous between awaits, so a cancelled poll never
+        // loses bytes it read: the only await is the idle wait.
+        if self.open()? {
+            let records = self.read_lines()?;
+            if !records.is_empty() {
+                return Ok(records);
+            }
+        }
+        tokio::time::sleep(IDLE_WAIT).await;
+        Ok(Vec::new())
+    }
+}
+
+/// Writes each record's value as a line.
+#[derive(Default)]
+pub struct FileStreamSinkTask {
+    out: Option<BufWriter<Box<dyn Write + Send + Sync>>>,
+    file: Option<File>,
+}
+
+#[async_trait]
+impl SinkTask for FileStreamSinkTask {
+    async fn start(&mut self, config: &Config, _context: SinkTaskContext) -> ConnectResult<()> {
+        let writer: Box<dyn Write + Send + Sync> =
+            match config.get(FILE).filter(|f| !f.trim().is_empty()) {
+                None => Box::new(std::io::stdout()),
+                Some(path) => {
+                    let f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|e| {
+                            ConnectError::connect(format!(
+                                "Couldn't find or create file '{path}' for FileStreamSinkTask: {e}"
+                            ))
+                        })?;
+                    self.file = f.try_clone().ok();
+                    Box::new(f)
+                }
+            };
+        self.out = Some(BufWriter::with_capacity(256 * 1024, writer));
+        Ok(())
+    }
+
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| ConnectError::connect("task not started"))?;
+        for r in records {
+            writeln!(out, "{}", r.value)
+                .map_err(|e| ConnectError::retriable(format!("write failed: {e}")))?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {
+        if let Some(out) = self.out.as_mut() {
+            out.flush()
+                .map_err(|e| ConnectError::retriable(format!("flush failed: {e}")))?;
+        }
+        Ok(())
+    }
+
+    async fn stop(&mut self) {
+        if let Some(out) = self.out.as_mut() {
+            let _ = out.flush();
+        }
+        if let Some(f) = &self.file {
+            let _ = f.sync_all();
+        }
+    }
+}

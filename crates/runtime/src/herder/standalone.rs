@@ -1,0 +1,582 @@
+//! The standalone herder: one process owns every connector. Unlike Java's,
+//! it persists connector configs and target states beside the offsets file,
+//! so connectors created over REST survive a restart.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use rampart_core::connector::ConnectorType;
+use rampart_core::herder::{
+    ConfigInfos, ConfigKeyInfo, ConnectorConfig, ConnectorInfo, ConnectorOffsets, ConnectorState,
+    ConnectorStateInfo, ConnectorTaskId, Created, Herder, Message, PluginInfo, ServerInfo, State,
+    TargetState, TaskInfo, TaskState,
+};
+use rampart_core::{ConnectError, ConnectResult};
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use super::offsets;
+use super::validation::{invalid_config_message, reverse_transform, validate};
+use crate::plugins::KAFKA_VERSION;
+use crate::stores::{ConfigBackingStore, StoredConnector};
+use crate::worker::Worker;
+
+const ALTERED: &str = "The offsets for this connector have been altered successfully";
+const RESET: &str = "The offsets for this connector have been reset successfully";
+
+/// The standalone herder.
+pub struct StandaloneHerder {
+    worker: Arc<Worker>,
+    configs: Arc<dyn ConfigBackingStore>,
+    // Serialises config changes, as Java's herder does with `synchronized`.
+    lock: Mutex<()>,
+    ready: AtomicBool,
+    cluster_id: RwLock<Option<String>>,
+}
+
+fn not_found(name: &str) -> ConnectError {
+    ConnectError::NotFound(format!("Connector {name} not found"))
+}
+
+fn to_map(config: &ConnectorConfig) -> HashMap<String, String> {
+    config.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+impl StandaloneHerder {
+    /// A herder over a worker and a config store.
+    pub fn new(worker: Arc<Worker>, configs: Arc<dyn ConfigBackingStore>) -> Self {
+        StandaloneHerder {
+            worker,
+            configs,
+            lock: Mutex::new(()),
+            ready: AtomicBool::new(false),
+            cluster_id: RwLock::new(None),
+        }
+    }
+
+    /// The worker.
+    pub fn worker(&self) -> &Arc<Worker> {
+        &self.worker
+    }
+
+    /// Starts every persisted connector in its target state; the worker then
+    /// reports healthy.
+    pub async fn start(&self) {
+        let _guard = self.lock.lock().await;
+        for (name, stored) in self.configs.snapshot() {
+            if let Err(e) = self.start_connector(&name, stored).await {
+                warn!(connector = %name, error = %e, "cannot restore connector");
+            }
+        }
+        self.ready.store(true, Ordering::SeqCst);
+        info!("herder started");
+    }
+
+    /// Stops every task and connector.
+    pub async fn stop(&self) {
+        let _guard = self.lock.lock().await;
+        self.ready.store(false, Ordering::SeqCst);
+        self.worker.stop_all().await;
+    }
+
+    /// Records the Kafka cluster id once the broker answers.
+    pub fn set_cluster_id(&self, id: String) {
+        if let Ok(mut c) = self.cluster_id.write() {
+            *c = Some(id);
+        }
+    }
+
+    fn resolve(&self, config: &ConnectorConfig) -> HashMap<String, String> {
+        self.worker.config.providers.resolve_all(&to_map(config))
+    }
+
+    fn stored(&self, name: &str) -> ConnectResult<StoredConnector> {
+        self.configs.get(name).ok_or_else(|| not_found(name))
+    }
+
+    // Starts the connector instance, stores its task configs, starts tasks.
+    async fn start_connector(&self, name: &str, mut stored: StoredConnector) -> ConnectResult<()> {
+        let resolved = self.resolve(&stored.config);
+        let tasks = self
+            .worker
+            .start_connector(name, &resolved, stored.target_state);
+        stored.tasks = tasks
+            .into_iter()
+            .map(|t| reverse_transform(&stored.config, &resolved, t))
+            .collect();
+        self.configs.put(name, stored.clone()).await?;
+        for (i, task) in stored.tasks.iter().enumerate() {
+            self.start_task(name, i as u32, &resolved, task, stored.target_state);
+        }
+        Ok(())
+    }
+
+    fn start_task(
+        &self,
+        name: &str,
+        task: u32,
+        resolved: &HashMap<String, String>,
+        task_config: &ConnectorConfig,
+        target: TargetState,
+    ) {
+        let id = ConnectorTaskId {
+            connector: name.to_string(),
+            task,
+        };
+        let task_config = self.resolve(task_config);
+        self.worker.start_task(id, resolved, task_config, target);
+    }
+
+    async fn stop_connector_and_tasks(&self, name: &str) {
+        let ids = self.worker.task_ids(name);
+        self.worker.stop_tasks(&ids).await;
+        self.worker.stop_connector(name);
+        for id in ids {
+            self.worker.status.remove_task(&id);
+        }
+    }
+
+    fn info(&self, name: &str, stored: &StoredConnector) -> ConnectorInfo {
+        ConnectorInfo {
+            name: name.to_string(),
+            config: stored.config.clone(),
+            tasks: (0..stored.tasks.len() as u32)
+                .map(|task| ConnectorTaskId {
+                    connector: name.to_string(),
+                    task,
+                })
+                .collect(),
+            kind: self
+                .worker
+                .plugins
+                .connector_type(stored.config.get("connector.class").map(String::as_str))
+                .to_string(),
+        }
+    }
+
+    fn status(&self, name: &str, stored: &StoredConnector) -> ConnectResult<ConnectorStateInfo> {
+        let connector = self.worker.status.connector(name).ok_or_else(|| {
+            ConnectError::NotFound(format!("No status found for connector {name}"))
+        })?;
+        let count = stored.tasks.len() as u32;
+        let tasks = self
+            .worker
+            .status
+            .tasks(name)
+            .into_iter()
+            .filter(|t| t.id < count)
+            .collect();
+        Ok(ConnectorStateInfo {
+            name: name.to_string(),
+            connector,
+            tasks,
+            kind: self
+                .worker
+                .plugins
+                .connector_type(stored.config.get("connector.class").map(String::as_str))
+                .to_string(),
+        })
+    }
+
+    fn require_stopped(&self, name: &str, stored: &StoredConnector) -> ConnectResult<()> {
+        if stored.target_state != TargetState::Stopped {
+            return Err(ConnectError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        Ok(())
+    }
+
+    fn kind(&self, stored: &StoredConnector) -> Option<ConnectorType> {
+        stored
+            .config
+            .get("connector.class")
+            .and_then(|c| self.worker.plugins.connector(c).ok())
+            .map(|p| p.kind)
+    }
+
+    async fn restart_task_locked(
+        &self,
+        name: &str,
+        stored: &StoredConnector,
+        task: u32,
+    ) -> ConnectResult<()> {
+        let id = ConnectorTaskId {
+            connector: name.to_string(),
+            task,
+        };
+        let task_config = stored
+            .tasks
+            .get(task as usize)
+            .ok_or_else(|| ConnectError::NotFound(format!("Unknown task: {id}")))?;
+        self.worker.stop_tasks(std::slice::from_ref(&id)).await;
+        let resolved = self.resolve(&stored.config);
+        self.start_task(name, task, &resolved, task_config, stored.target_state);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Herder for StandaloneHerder {
+    async fn server_info(&self) -> ServerInfo {
+        ServerInfo {
+            version: KAFKA_VERSION.to_string(),
+            commit: format!("rampart-{}", env!("CARGO_PKG_VERSION")),
+            kafka_cluster_id: self.cluster_id.read().ok().and_then(|c| c.clone()),
+        }
+    }
+
+    async fn health(&self) -> Result<(), String> {
+        if self.ready.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err("Worker is still starting up.".to_string())
+        }
+    }
+
+    async fn connectors(&self) -> Vec<String> {
+        self.configs.snapshot().into_keys().collect()
+    }
+
+    async fn connector_info(&self, name: &str) -> ConnectResult<ConnectorInfo> {
+        let stored = self.stored(name)?;
+        Ok(self.info(name, &stored))
+    }
+
+    async fn connector_config(&self, name: &str) -> ConnectResult<ConnectorConfig> {
+        Ok(self.stored(name)?.config)
+    }
+
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        mut config: ConnectorConfig,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> ConnectResult<Created<ConnectorInfo>> {
+        config
+            .entry("name".to_string())
+            .or_insert_with(|| name.to_string());
+        let infos = self.validate(&config).await?;
+        if infos.error_count > 0 {
+            return Err(ConnectError::BadRequest(invalid_config_message(&infos)));
+        }
+        let _guard = self.lock.lock().await;
+        let existing = self.configs.get(name);
+        if existing.is_some() && !allow_replace {
+            return Err(ConnectError::AlreadyExists(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        let target_state = match &existing {
+            Some(e) => e.target_state,
+            None => initial_state.unwrap_or(TargetState::Started),
+        };
+        if existing.is_some() {
+            self.stop_connector_and_tasks(name).await;
+        }
+        let stored = StoredConnector {
+            config,
+            target_state,
+            tasks: Vec::new(),
+        };
+        self.configs.put(name, stored.clone()).await?;
+        self.start_connector(name, stored).await?;
+        let stored = self.stored(name)?;
+        info!(connector = %name, created = existing.is_none(), "connector config saved");
+        Ok(Created {
+            created: existing.is_none(),
+            info: self.info(name, &stored),
+        })
+    }
+
+    async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> ConnectResult<ConnectorInfo> {
+        let mut config = self.stored(name)?.config;
+        for (k, v) in patch {
+            match v {
+                Some(v) => {
+                    config.insert(k, v);
+                }
+                None => {
+                    config.remove(&k);
+                }
+            }
+        }
+        Ok(self
+            .put_connector_config(name, config, true, None)
+            .await?
+            .info)
+    }
+
+    async fn delete_connector(&self, name: &str) -> ConnectResult<()> {
+        let _guard = self.lock.lock().await;
+        self.stored(name)?;
+        self.stop_connector_and_tasks(name).await;
+        self.configs.remove(name).await?;
+        self.worker.status.remove_connector(name);
+        self.worker.topics.reset(name);
+        info!(connector = %name, "connector deleted");
+        Ok(())
+    }
+
+    async fn connector_status(&self, name: &str) -> ConnectResult<ConnectorStateInfo> {
+        let stored = self.stored(name)?;
+        self.status(name, &stored)
+    }
+
+    async fn task_status(&self, id: &ConnectorTaskId) -> ConnectResult<TaskState> {
+        let missing = || ConnectError::NotFound(format!("No status found for task {id}"));
+        let stored = self.configs.get(&id.connector).ok_or_else(missing)?;
+        if id.task as usize >= stored.tasks.len() {
+            return Err(missing());
+        }
+        self.worker.status.task(id).ok_or_else(missing)
+    }
+
+    async fn task_configs(&self, name: &str) -> ConnectResult<Vec<TaskInfo>> {
+        let stored = self.stored(name)?;
+        Ok(stored
+            .tasks
+            .into_iter()
+            .enumerate()
+            .map(|(i, config)| TaskInfo {
+                id: ConnectorTaskId {
+                    connector: name.to_string(),
+                    task: i as u32,
+                },
+                config,
+            })
+            .collect())
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> ConnectResult<Option<ConnectorStateInfo>> {
+        let _guard = self.lock.lock().await;
+        if !include_tasks && !only_failed {
+            let stored = self.stored(name)?;
+            let resolved = self.resolve(&stored.config);
+            // The legacy path restarts the connector instance only.
+            let _ = self
+                .worker
+                .start_connector(name, &resolved, stored.target_state);
+            return Ok(None);
+        }
+        let stored = self
+            .configs
+            .get(name)
+            .ok_or_else(|| ConnectError::NotFound(format!("Unknown connector: {name}")))?;
+        let mut status = self.status(name, &stored)?;
+        let restart_connector = !only_failed || status.connector.state == State::Failed;
+        let restart_tasks: Vec<u32> = if include_tasks {
+            status
+                .tasks
+                .iter()
+                .filter(|t| !only_failed || t.state == State::Failed)
+                .map(|t| t.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if restart_connector {
+            status.connector.state = State::Restarting;
+            status.connector.trace = None;
+        }
+        for t in status
+            .tasks
+            .iter_mut()
+            .filter(|t| restart_tasks.contains(&t.id))
+        {
+            t.state = State::Restarting;
+            t.trace = None;
+        }
+        if restart_connector {
+            let resolved = self.resolve(&stored.config);
+            let _ = self
+                .worker
+                .start_connector(name, &resolved, stored.target_state);
+        }
+        for task in restart_tasks {
+            self.restart_task_locked(name, &stored, task).await?;
+        }
+        Ok(Some(status))
+    }
+
+    async fn restart_task(&self, id: &ConnectorTaskId) -> ConnectResult<()> {
+        let _guard = self.lock.lock().await;
+        let stored = self.stored(&id.connector)?;
+        self.restart_task_locked(&id.connector, &stored, id.task)
+            .await
+    }
+
+    async fn set_target_state(&self, name: &str, state: TargetState) -> ConnectResult<()> {
+        let _guard = self.lock.lock().await;
+        let mut stored = self.stored(name)?;
+        let previous = stored.target_state;
+        if previous == state {
+            return Ok(());
+        }
+        stored.target_state = state;
+        match (previous, state) {
+            (_, TargetState::Stopped) => {
+                self.stop_connector_and_tasks(name).await;
+                stored.tasks.clear();
+                self.configs.put(name, stored).await?;
+                self.worker.status.put_connector(
+                    name,
+                    ConnectorState {
+                        state: State::Stopped,
+                        worker_id: self.worker.config.worker_id.clone(),
+                        trace: None,
+                    },
+                );
+            }
+            (TargetState::Stopped, _) => {
+                self.configs.put(name, stored.clone()).await?;
+                self.start_connector(name, stored).await?;
+            }
+            (_, target) => {
+                self.configs.put(name, stored).await?;
+                self.worker.set_connector_target(name, target);
+                for id in self.worker.task_ids(name) {
+                    self.worker.set_task_target(&id, target);
+                }
+            }
+        }
+        info!(connector = %name, state = ?state, "target state changed");
+        Ok(())
+    }
+
+    async fn active_topics(&self, name: &str) -> ConnectResult<Vec<String>> {
+        if !self.worker.config.topic_tracking {
+            return Err(ConnectError::Forbidden(
+                "Topic tracking is disabled.".to_string(),
+            ));
+        }
+        self.stored(name)?;
+        Ok(self.worker.topics.get(name))
+    }
+
+    async fn reset_active_topics(&self, name: &str) -> ConnectResult<()> {
+        if !self.worker.config.topic_tracking {
+            return Err(ConnectError::Forbidden(
+                "Topic tracking is disabled.".to_string(),
+            ));
+        }
+        if !self.worker.config.topic_tracking_allow_reset {
+            return Err(ConnectError::Forbidden(
+                "Topic tracking reset is disabled.".to_string(),
+            ));
+        }
+        self.stored(name)?;
+        self.worker.topics.reset(name);
+        Ok(())
+    }
+
+    async fn offsets(&self, name: &str) -> ConnectResult<ConnectorOffsets> {
+        let stored = self.stored(name)?;
+        match self.kind(&stored) {
+            Some(ConnectorType::Sink) => {
+                offsets::sink_offsets(
+                    &self.worker.config,
+                    self.resolve(&stored.config),
+                    name.to_string(),
+                )
+                .await
+            }
+            _ => Ok(offsets::source_offsets(
+                self.worker.offsets.connector_offsets(name),
+            )),
+        }
+    }
+
+    async fn alter_offsets(&self, name: &str, body: ConnectorOffsets) -> ConnectResult<Message> {
+        let _guard = self.lock.lock().await;
+        let stored = self.stored(name)?;
+        self.require_stopped(name, &stored)?;
+        if body.offsets.is_empty() {
+            return Err(ConnectError::BadRequest(
+                "Partitions / offsets need to be provided for an alter offsets request".to_string(),
+            ));
+        }
+        match self.kind(&stored) {
+            Some(ConnectorType::Sink) => {
+                let parsed = offsets::parse_sink_offsets(&body)?;
+                offsets::alter_sink_offsets(
+                    &self.worker.config,
+                    self.resolve(&stored.config),
+                    name.to_string(),
+                    parsed,
+                )
+                .await?;
+            }
+            _ => {
+                if body.offsets.iter().any(|o| o.partition.is_empty()) {
+                    return Err(ConnectError::BadRequest(
+                        "Source partitions may not be null or empty".to_string(),
+                    ));
+                }
+                let entries = body
+                    .offsets
+                    .into_iter()
+                    .map(|o| (o.partition, o.offset))
+                    .collect();
+                self.worker.offsets.put(name, entries).await?;
+            }
+        }
+        Ok(Message {
+            message: ALTERED.to_string(),
+        })
+    }
+
+    async fn reset_offsets(&self, name: &str) -> ConnectResult<Message> {
+        let _guard = self.lock.lock().await;
+        let stored = self.stored(name)?;
+        self.require_stopped(name, &stored)?;
+        match self.kind(&stored) {
+            Some(ConnectorType::Sink) => {
+                offsets::reset_sink_offsets(
+                    &self.worker.config,
+                    self.resolve(&stored.config),
+                    name.to_string(),
+                )
+                .await?
+            }
+            _ => self.worker.offsets.clear(name).await?,
+        }
+        Ok(Message {
+            message: RESET.to_string(),
+        })
+    }
+
+    fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
+        self.worker.plugins.infos(connectors_only)
+    }
+
+    fn plugin_config(&self, plugin: &str) -> ConnectResult<Vec<ConfigKeyInfo>> {
+        if let Ok(p) = self.worker.plugins.connector(plugin) {
+            // The plugin's own keys first, then the framework's.
+            let mut def = (p.config_def)();
+            def.merge(&crate::connector_config::framework_def(p.kind));
+            return Ok(def.keys().iter().map(ConfigKeyInfo::from).collect());
+        }
+        if let Some(def) = rampart_core::transform::plugin_config_def(plugin) {
+            return Ok(def.keys().iter().map(ConfigKeyInfo::from).collect());
+        }
+        Err(ConnectError::NotFound(format!("Unknown plugin {plugin}.")))
+    }
+
+    async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos> {
+        let resolved = self.resolve(config);
+        validate(&self.worker.plugins, config, &resolved)
+    }
+}

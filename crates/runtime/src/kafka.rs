@@ -1,0 +1,126 @@
+//! Kafka client settings for the worker's producers, consumers and admin
+//! clients, built the way Kafka Connect's `Worker` builds them.
+
+use std::collections::HashMap;
+
+use rdkafka::ClientConfig;
+use tracing::debug;
+
+use crate::worker_config::{OverridePolicy, WorkerConfig};
+
+// Java client keys that librdkafka does not know: passing them through
+// would make client creation fail, and they have no effect in librdkafka.
+const JAVA_ONLY_KEYS: &[&str] = &[
+    "key.serializer",
+    "value.serializer",
+    "key.deserializer",
+    "value.deserializer",
+    "max.block.ms",
+    "buffer.memory",
+    "interceptor.classes",
+    "metric.reporters",
+    "metrics.num.samples",
+    "metrics.sample.window.ms",
+    "metrics.recording.level",
+    "partitioner.class",
+    "client.dns.lookup",
+    "default.api.timeout.ms",
+    "max.poll.records",
+    "max.poll.interval.ms.ignored",
+    "exclude.internal.topics",
+];
+
+fn apply(config: &mut ClientConfig, settings: HashMap<String, String>) {
+    for (k, v) in settings {
+        if JAVA_ONLY_KEYS.contains(&k.as_str()) {
+            debug!(key = %k, "ignoring java-only client setting");
+            continue;
+        }
+        let key = match k.as_str() {
+            // librdkafka spells these differently.
+            "delivery.timeout.ms" => "message.timeout.ms",
+            other => other,
+        };
+        config.set(key, v);
+    }
+}
+
+fn base(worker: &WorkerConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &worker.bootstrap_servers);
+    // Security settings at the top level apply to every client, as in Java.
+    for (k, v) in &worker.props {
+        if k.starts_with("security.") || k.starts_with("ssl.") || k.starts_with("sasl.") {
+            c.set(k, v);
+        }
+    }
+    c
+}
+
+fn overrides(
+    worker: &WorkerConfig,
+    connector: &HashMap<String, String>,
+    prefix: &str,
+) -> Result<HashMap<String, String>, String> {
+    let o = rampart_core::config::originals_with_prefix(connector, prefix);
+    if !o.is_empty() && worker.override_policy == OverridePolicy::None {
+        let keys: Vec<String> = o.keys().map(|k| format!("{prefix}{k}")).collect();
+        return Err(format!(
+            "The following configs are not allowed to be overridden by the connector.client.config.override.policy None: {}",
+            keys.join(", ")
+        ));
+    }
+    Ok(o)
+}
+
+/// Producer settings for a source task: `acks=all`, ordered delivery and
+/// unlimited delivery time, as Java Connect sets them.
+pub fn producer_config(
+    worker: &WorkerConfig,
+    connector: &HashMap<String, String>,
+    client_id: &str,
+) -> Result<ClientConfig, String> {
+    let mut c = base(worker);
+    c.set("client.id", client_id)
+        .set("acks", "all")
+        .set("enable.idempotence", "false")
+        .set("max.in.flight.requests.per.connection", "1")
+        .set("message.timeout.ms", "0")
+        .set("linger.ms", "5");
+    apply(&mut c, worker.with_prefix("producer."));
+    apply(&mut c, overrides(worker, connector, "producer.override.")?);
+    Ok(c)
+}
+
+/// Consumer settings for a sink task: the `connect-<name>` group, manual
+/// commits, earliest reset.
+pub fn consumer_config(
+    worker: &WorkerConfig,
+    connector: &HashMap<String, String>,
+    connector_name: &str,
+    client_id: &str,
+) -> Result<ClientConfig, String> {
+    let mut c = base(worker);
+    c.set("group.id", format!("connect-{connector_name}"))
+        .set("client.id", client_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    apply(&mut c, worker.with_prefix("consumer."));
+    apply(&mut c, overrides(worker, connector, "consumer.override.")?);
+    Ok(c)
+}
+
+/// Admin client settings.
+pub fn admin_config(
+    worker: &WorkerConfig,
+    connector: &HashMap<String, String>,
+    client_id: &str,
+) -> Result<ClientConfig, String> {
+    let mut c = base(worker);
+    c.set("client.id", client_id);
+    apply(&mut c, worker.with_prefix("admin."));
+    apply(&mut c, overrides(worker, connector, "admin.override.")?);
+    Ok(c)
+}

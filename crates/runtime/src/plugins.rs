@@ -1,0 +1,106 @@
+//! The plugin registry: connectors given by the binary's explicit list, plus
+//! the built-in converters, transforms and predicates.
+
+use rampart_core::config::ConfigDef;
+use rampart_core::connector::{ConnectorPlugin, ConnectorType};
+use rampart_core::converter::{CONVERTER_CLASSES, HEADER_CONVERTER_CLASSES};
+use rampart_core::herder::PluginInfo;
+use rampart_core::transform::{predicate_classes, transformation_classes};
+use rampart_core::ConnectError;
+
+use crate::connector_config::framework_def;
+
+/// Kafka version whose worker semantics and REST API Rampart follows.
+pub const KAFKA_VERSION: &str = "3.9.0";
+
+/// The plugins this worker can run.
+#[derive(Debug, Clone)]
+pub struct Plugins {
+    connectors: Vec<ConnectorPlugin>,
+}
+
+impl Plugins {
+    /// A registry of the given connector plugins.
+    pub fn new(connectors: Vec<ConnectorPlugin>) -> Self {
+        Plugins { connectors }
+    }
+
+    /// Finds a connector plugin by class name or alias.
+    pub fn connector(&self, name: &str) -> Result<&ConnectorPlugin, ConnectError> {
+        self.connectors.iter().find(|p| p.matches(name)).ok_or_else(|| {
+            let available: Vec<String> = self
+                .connectors
+                .iter()
+                .map(|p| {
+                    format!(
+                        "PluginDesc{{klass=class {}, name='{}', version='{}', encodedVersion={}, type={}, typeName='{}', location='classpath'}}",
+                        p.class, p.class, p.version, p.version, p.kind.as_str(), p.kind.as_str()
+                    )
+                })
+                .collect();
+            ConnectError::connect(format!(
+                "Failed to find any class that implements Connector and which name matches {}, available connectors are: {}",
+                name.trim(),
+                available.join(", ")
+            ))
+        })
+    }
+
+    /// The full definition of a connector: its own keys after the framework's.
+    pub fn connector_def(&self, plugin: &ConnectorPlugin) -> ConfigDef {
+        let mut def = framework_def(plugin.kind);
+        def.merge(&(plugin.config_def)());
+        def
+    }
+
+    /// `GET /connector-plugins` entries.
+    pub fn infos(&self, connectors_only: bool) -> Vec<PluginInfo> {
+        let mut out: Vec<PluginInfo> = self
+            .connectors
+            .iter()
+            .map(|p| PluginInfo {
+                class: p.class.to_string(),
+                kind: p.kind.as_str().to_string(),
+                version: Some(p.version.to_string()),
+            })
+            .collect();
+        out.sort_by(|a, b| a.class.cmp(&b.class));
+        if connectors_only {
+            return out;
+        }
+        let version = Some(KAFKA_VERSION.to_string());
+        let push = |out: &mut Vec<PluginInfo>, class: &str, kind: &str| {
+            out.push(PluginInfo {
+                class: class.to_string(),
+                kind: kind.to_string(),
+                version: version.clone(),
+            })
+        };
+        for c in CONVERTER_CLASSES {
+            push(&mut out, c, "converter");
+        }
+        for c in HEADER_CONVERTER_CLASSES {
+            push(&mut out, c, "header_converter");
+        }
+        for t in transformation_classes() {
+            push(&mut out, t.class, "transformation");
+        }
+        for p in predicate_classes() {
+            push(&mut out, p.class, "predicate");
+        }
+        out
+    }
+
+    /// The type of a connector class, or `unknown`.
+    pub fn connector_type(&self, class: Option<&str>) -> &'static str {
+        class
+            .and_then(|c| self.connector(c).ok())
+            .map_or("unknown", |p| p.kind.as_str())
+    }
+
+    /// Whether a class is a known sink connector.
+    pub fn is_sink(&self, class: &str) -> bool {
+        self.connector(class)
+            .is_ok_and(|p| p.kind == ConnectorType::Sink)
+    }
+}

@@ -1,0 +1,371 @@
+//! `WorkerSinkTask`: consumes in the `connect-<name>` group, converts and
+//! transforms records, hands them to the sink task, and commits consumer
+//! offsets only up to what the task reports as flushed (at least once).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rampart_core::connector::{SinkOffsets, SinkTask, SinkTaskContext};
+use rampart_core::herder::TargetState;
+use rampart_core::record::{
+    ConnectRecord, KafkaPosition, SinkRecord, TimestampType, TopicPartition,
+};
+use rampart_core::{ConnectError, ConnectResult};
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::errors::{RawRecord, Stage};
+use super::{TaskShared, TaskStatus};
+
+/// Records handed to `put` at most per call.
+const MAX_BATCH: usize = 500;
+
+/// Assignment changes seen by the consumer, replayed to the task as
+/// `open`/`close` from the task's own loop.
+#[derive(Debug)]
+pub(crate) enum RebalanceEvent {
+    Assigned(Vec<TopicPartition>),
+    Revoked(Vec<TopicPartition>),
+}
+
+/// Forwards rebalance callbacks (which run on librdkafka's thread) to the task loop.
+pub(crate) struct SinkConsumerContext {
+    // Unbounded is safe here: one event per rebalance, and the loop drains
+    // them between batches.
+    pub(crate) events: mpsc::UnboundedSender<RebalanceEvent>,
+}
+
+impl ClientContext for SinkConsumerContext {}
+
+fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| TopicPartition::new(e.topic(), e.partition()))
+        .collect()
+}
+
+impl ConsumerContext for SinkConsumerContext {
+    fn pre_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let _ = self.events.send(RebalanceEvent::Revoked(partitions(tpl)));
+        }
+    }
+
+    fn post_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let _ = self.events.send(RebalanceEvent::Assigned(partitions(tpl)));
+        }
+    }
+}
+
+pub(crate) struct SinkTaskRunner {
+    pub(crate) shared: TaskShared,
+    pub(crate) task: Box<dyn SinkTask>,
+    pub(crate) consumer: StreamConsumer<SinkConsumerContext>,
+    pub(crate) events: mpsc::UnboundedReceiver<RebalanceEvent>,
+    pub(crate) context: SinkTaskContext,
+    pub(crate) subscription: Vec<String>,
+}
+
+impl SinkTaskRunner {
+    pub(crate) async fn run(mut self, mut control: watch::Receiver<TargetState>) {
+        let mut current = SinkOffsets::new();
+        let result = self.execute(&mut control, &mut current).await;
+        if result.is_ok() {
+            // A clean stop commits what the task has flushed; after a failure
+            // the uncommitted records are simply consumed again.
+            if let Err(e) = self.commit(&current, CommitMode::Sync).await {
+                warn!(task = %self.shared.id, %e, "final offset commit failed");
+            }
+        }
+        self.task.stop().await;
+        match result {
+            Ok(()) => info!(task = %self.shared.id, "sink task stopped"),
+            Err(e) => self.shared.fail(&e),
+        }
+    }
+
+    async fn execute(
+        &mut self,
+        control: &mut watch::Receiver<TargetState>,
+        current: &mut SinkOffsets,
+    ) -> ConnectResult<()> {
+        self.task
+            .start(&self.shared.task_config, self.context.clone())
+            .await?;
+        let topics: Vec<&str> = self.subscription.iter().map(String::as_str).collect();
+        self.consumer
+            .subscribe(&topics)
+            .map_err(|e| ConnectError::connect(format!("cannot subscribe to {topics:?}: {e}")))?;
+        let mut flush = tokio::time::interval(self.shared.worker.offset_flush_interval);
+        flush.tick().await;
+        let mut paused = false;
+        loop {
+            while let Ok(event) = self.events.try_recv() {
+                self.on_rebalance(event, current).await?;
+            }
+            let target = *control.borrow_and_update();
+            match target {
+                TargetState::Stopped => return Ok(()),
+                TargetState::Paused if !paused => {
+                    self.set_paused(true)?;
+                    paused = true;
+                    self.shared.set_status(TaskStatus::Paused);
+                }
+                TargetState::Started if paused => {
+                    self.set_paused(false)?;
+                    paused = false;
+                }
+                _ => {}
+            }
+            if !paused {
+                self.shared.set_status(TaskStatus::Running);
+            }
+            let mut stream = self.consumer.stream().ready_chunks(MAX_BATCH);
+            tokio::select! {
+                biased;
+                changed = control.changed() => if changed.is_err() { return Ok(()) },
+                event = self.events.recv() => if let Some(e) = event {
+                    drop(stream);
+                    self.on_rebalance(e, current).await?;
+                },
+                _ = flush.tick() => {
+                    drop(stream);
+                    self.commit(current, CommitMode::Async).await?;
+                }
+                batch = stream.next() => {
+                    let Some(batch) = batch else { return Ok(()) };
+                    let mut records = Vec::with_capacity(batch.len());
+                    let mut positions = Vec::with_capacity(batch.len());
+                    for msg in batch {
+                        let msg = msg.map_err(|e| ConnectError::retriable(format!("consumer error: {e}")));
+                        let msg = match msg {
+                            Ok(m) => m,
+                            Err(e) => { warn!(task = %self.shared.id, %e, "consume failed; librdkafka retries"); continue; }
+                        };
+                        positions.push((TopicPartition::new(msg.topic(), msg.partition()), msg.offset()));
+                        if let Some(r) = self.to_sink_record(&msg).await? {
+                            records.push(r);
+                        }
+                    }
+                    drop(stream);
+                    self.deliver(records, control).await?;
+                    for (tp, offset) in positions {
+                        self.shared.record_topic(&tp.topic);
+                        current.insert(tp, offset + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_paused(&self, pause: bool) -> ConnectResult<()> {
+        let assignment = self
+            .consumer
+            .assignment()
+            .map_err(|e| ConnectError::connect(format!("cannot read assignment: {e}")))?;
+        let r = if pause {
+            self.consumer.pause(&assignment)
+        } else {
+            self.consumer.resume(&assignment)
+        };
+        r.map_err(|e| ConnectError::connect(format!("cannot pause or resume partitions: {e}")))
+    }
+
+    async fn on_rebalance(
+        &mut self,
+        event: RebalanceEvent,
+        current: &mut SinkOffsets,
+    ) -> ConnectResult<()> {
+        match event {
+            RebalanceEvent::Assigned(tps) => {
+                debug!(task = %self.shared.id, partitions = ?tps, "partitions assigned");
+                self.task.open(&tps).await
+            }
+            RebalanceEvent::Revoked(tps) => {
+                debug!(task = %self.shared.id, partitions = ?tps, "partitions revoked");
+                self.task.close(&tps).await?;
+                for tp in &tps {
+                    current.remove(tp);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    // Hands a batch to the task, retrying a `RetriableException` with the
+    // partitions paused, as Kafka does, until it succeeds or the task stops.
+    async fn deliver(
+        &mut self,
+        records: Vec<SinkRecord>,
+        control: &mut watch::Receiver<TargetState>,
+    ) -> ConnectResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.task.put(&records).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_retriable() => {
+                    warn!(task = %self.shared.id, %e, "retriable error from put; pausing and retrying");
+                    self.set_paused(true)?;
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = control.changed() => {}
+                    }
+                    if *control.borrow() == TargetState::Stopped {
+                        return Err(ConnectError::connect(format!(
+                            "task stopped while retrying put: {e}"
+                        )));
+                    }
+                    self.set_paused(*control.borrow() == TargetState::Paused)?;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn commit(&mut self, current: &SinkOffsets, mode: CommitMode) -> ConnectResult<()> {
+        if current.is_empty() {
+            return Ok(());
+        }
+        let to_commit = self.task.pre_commit(current).await?;
+        let mut tpl = TopicPartitionList::new();
+        for (tp, offset) in &to_commit {
+            // Offsets for partitions no longer assigned are ignored (KAFKA-5567).
+            if current.contains_key(tp) {
+                tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+                    .map_err(|e| ConnectError::connect(e.to_string()))?;
+            }
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        debug!(task = %self.shared.id, partitions = tpl.count(), "committing consumer offsets");
+        match self.consumer.commit(&tpl, mode) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // A failed commit only means re-delivery after a restart.
+                warn!(task = %self.shared.id, %e, "offset commit failed");
+                Ok(())
+            }
+        }
+    }
+
+    async fn to_sink_record(&self, msg: &BorrowedMessage<'_>) -> ConnectResult<Option<SinkRecord>> {
+        let topic = msg.topic();
+        let raw_headers: Vec<(String, Option<Vec<u8>>)> = msg
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let raw = || RawRecord {
+            topic: topic.to_string(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key().map(<[u8]>::to_vec),
+            value: msg.payload().map(<[u8]>::to_vec),
+            headers: raw_headers.clone(),
+        };
+        let conv = &self.shared.converters;
+        let key = match conv.key.to_connect(topic, msg.key()) {
+            Ok(k) => k,
+            Err(e) => return self.skip(Stage::KeyConverter, e.into(), &raw()).await,
+        };
+        let value = match conv.value.to_connect(topic, msg.payload()) {
+            Ok(v) => v,
+            Err(e) => return self.skip(Stage::ValueConverter, e.into(), &raw()).await,
+        };
+        let headers = match conv.deserialize_headers(topic, &raw_headers) {
+            Ok(h) => h,
+            Err(e) => return self.skip(Stage::HeaderConverter, e.into(), &raw()).await,
+        };
+        let (timestamp, timestamp_type) = match msg.timestamp() {
+            Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
+            Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+            Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+        };
+        let record = ConnectRecord {
+            topic: topic.to_string(),
+            partition: Some(msg.partition()),
+            key_schema: key.schema,
+            key: key.value,
+            value_schema: value.schema,
+            value: value.value,
+            timestamp,
+            timestamp_type,
+            headers,
+            source_partition: None,
+            source_offset: None,
+            kafka: Some(KafkaPosition {
+                tp: TopicPartition::new(topic, msg.partition()),
+                offset: msg.offset(),
+            }),
+        };
+        match self.shared.transforms.apply(record) {
+            Ok(r) => Ok(r),
+            Err(e) => self.skip(Stage::Transformation, e, &raw()).await,
+        }
+    }
+
+    async fn skip(
+        &self,
+        stage: Stage,
+        error: ConnectError,
+        raw: &RawRecord,
+    ) -> ConnectResult<Option<SinkRecord>> {
+        self.shared.errors.handle(stage, error, Some(raw)).await?;
+        Ok(None)
+    }
+}
+
+/// Committed offsets of a sink connector's consumer group, for
+/// `GET /connectors/{c}/offsets`.
+pub(crate) fn committed_offsets<C: ConsumerContext>(
+    consumer: &rdkafka::consumer::BaseConsumer<C>,
+    topics: &[String],
+    timeout: Duration,
+) -> ConnectResult<HashMap<TopicPartition, i64>> {
+    let mut tpl = TopicPartitionList::new();
+    for topic in topics {
+        let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| {
+            ConnectError::connect(format!("cannot fetch metadata for {topic}: {e}"))
+        })?;
+        for t in md.topics() {
+            for p in t.partitions() {
+                tpl.add_partition(t.name(), p.id());
+            }
+        }
+    }
+    if tpl.count() == 0 {
+        return Ok(HashMap::new());
+    }
+    let committed = consumer
+        .committed_offsets(tpl, timeout)
+        .map_err(|e| ConnectError::connect(format!("cannot read committed offsets: {e}")))?;
+    Ok(committed
+        .elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            Offset::Offset(o) => Some((TopicPartition::new(e.topic(), e.partition()), o)),
+            _ => None,
+        })
+        .collect())
+}
