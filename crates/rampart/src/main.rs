@@ -1,1 +1,252 @@
-fn main() {}
+//! `rampart`: a Kafka Connect–compatible worker. This file only wires the
+//! CLI, logging, the plugin registry, the herder and the REST server.
+
+mod connector_files;
+mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use rampart_api::{AppState, BasicAuth, Cors, RestOptions};
+use rampart_core::connector::ConnectorPlugin;
+use rampart_core::herder::Herder;
+use rampart_runtime::herder::StandaloneHerder;
+use rampart_runtime::plugins::Plugins;
+use rampart_runtime::stores::{
+    FileConfigBackingStore, FileOffsetBackingStore, MemoryStatusBackingStore,
+};
+use rampart_runtime::worker::Worker;
+use rampart_runtime::worker_config::{parse_listener, WorkerConfig};
+use tracing::{error, info, warn};
+
+/// The one explicit list of connector plugins.
+fn connectors() -> Vec<ConnectorPlugin> {
+    vec![
+        rampart_connector_file::source_plugin(),
+        rampart_connector_file::sink_plugin(),
+    ]
+}
+
+#[derive(Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "A Kafka Connect-compatible worker in one binary"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a standalone worker, like connect-standalone.sh.
+    Standalone {
+        /// Worker config (.properties).
+        worker: PathBuf,
+        /// Connector configs (.properties, or JSON bodies of POST or PUT).
+        connectors: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loggers = logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Standalone { worker, connectors } => {
+            runtime.block_on(standalone(worker, connectors, loggers))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!(error = %e, "worker exiting");
+            eprintln!("rampart: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn standalone(
+    worker_path: PathBuf,
+    connector_paths: Vec<PathBuf>,
+    loggers: logging::Loggers,
+) -> Result<(), String> {
+    let config = Arc::new(WorkerConfig::load(&worker_path)?);
+    let files = connector_paths
+        .iter()
+        .map(|p| connector_files::read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let offsets = Arc::new(
+        FileOffsetBackingStore::open(config.offset_file.clone()).map_err(|e| e.to_string())?,
+    );
+    // Connector configs live beside the offsets file, so REST-created
+    // connectors survive a restart.
+    let config_file = config.offset_file.as_ref().map(|p| {
+        let mut s = p.clone().into_os_string();
+        s.push(".connectors.json");
+        PathBuf::from(s)
+    });
+    let configs = Arc::new(FileConfigBackingStore::open(config_file).map_err(|e| e.to_string())?);
+    let worker = Arc::new(Worker::new(
+        config.clone(),
+        Plugins::new(connectors()),
+        offsets,
+        Arc::new(MemoryStatusBackingStore::default()),
+    ));
+    let herder = Arc::new(StandaloneHerder::new(worker, configs));
+
+    let options = RestOptions {
+        cors: Cors {
+            allow_origin: config
+                .props
+                .get("access.control.allow.origin")
+                .cloned()
+                .unwrap_or_default(),
+            allow_methods: config
+                .props
+                .get("access.control.allow.methods")
+                .cloned()
+                .unwrap_or_default(),
+        },
+        basic_auth: match config.props.get("rest.basic.auth.credentials.file") {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {path}: {e}"))?;
+                Some(BasicAuth::parse(&text)?)
+            }
+            None => None,
+        },
+    };
+    let state = AppState {
+        herder: herder.clone(),
+        loggers: Arc::new(loggers),
+    };
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut servers = Vec::new();
+    for listener in &config.listeners {
+        let ((scheme, host), port) = parse_listener(listener)?;
+        if scheme == "https" {
+            return Err(format!("listener {listener}: https listeners are not supported yet; terminate TLS in front of rampart"));
+        }
+        let bind = if host.is_empty() {
+            "0.0.0.0".to_string()
+        } else {
+            host
+        };
+        let tcp = tokio::net::TcpListener::bind((bind.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot listen on {listener}: {e}"))?;
+        info!(listener = %listener, address = ?tcp.local_addr().ok(), "REST API listening");
+        let mut rx = shutdown_rx.clone();
+        let state = state.clone();
+        let options = options.clone();
+        servers.push(tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            if let Err(e) = rampart_api::serve(tcp, state, &options, stop).await {
+                error!(error = %e, "REST server failed");
+            }
+        }));
+    }
+
+    tokio::spawn(fetch_cluster_id(config.clone(), herder.clone()));
+    herder.start().await;
+    for file in files {
+        match herder
+            .put_connector_config(&file.name, file.config, true, None)
+            .await
+        {
+            Ok(c) => {
+                info!(connector = %file.name, created = c.created, "connector from command line applied")
+            }
+            Err(e) => {
+                let _ = shutdown_tx.send(true);
+                herder.stop().await;
+                return Err(format!("failed to create connector {}: {e}", file.name));
+            }
+        }
+    }
+    info!(worker_id = %config.worker_id, "rampart worker started");
+
+    wait_for_signal().await;
+    info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    herder.stop().await;
+    for s in servers {
+        let _ = s.await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+// The broker may be down at startup: keep asking, with a clear log line,
+// while the REST API already answers.
+async fn fetch_cluster_id(config: Arc<WorkerConfig>, herder: Arc<StandaloneHerder>) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let cfg = config.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
+            use rdkafka::admin::AdminClient;
+            use rdkafka::client::DefaultClientContext;
+            let admin: AdminClient<DefaultClientContext> = rampart_runtime::kafka::admin_config(
+                &cfg,
+                &Default::default(),
+                "rampart-worker-admin",
+            )?
+            .create()
+            .map_err(|e| e.to_string())?;
+            Ok(admin.inner().fetch_cluster_id(Duration::from_secs(5)))
+        })
+        .await;
+        match result {
+            Ok(Ok(Some(id))) => {
+                info!(cluster_id = %id, "connected to kafka cluster");
+                herder.set_cluster_id(id);
+                return;
+            }
+            Ok(Ok(None)) => {
+                warn!(bootstrap = %config.bootstrap_servers, "kafka cluster unreachable; retrying")
+            }
+            Ok(Err(e)) => warn!(error = %e, "cannot create kafka admin client; retrying"),
+            Err(e) => warn!(error = %e, "cluster id lookup panicked; retrying"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
