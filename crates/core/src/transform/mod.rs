@@ -2,7 +2,30 @@
 //! `transforms=…` / `predicates=…` grammar of connector configs, and the
 //! chain applied to every record.
 
+// Tests unwrap freely; outside tests record data must never panic.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod cast;
+mod date_format;
+mod drop_headers;
+mod extract_field;
+mod filter;
+mod flatten;
+mod header_from;
+mod hoist_field;
+mod insert_field;
+mod insert_header;
+mod java_regex;
+mod mask_field;
+mod predicates;
+mod regex_router;
 mod registry;
+mod replace_field;
+mod set_schema_metadata;
+mod timestamp_converter;
+mod timestamp_router;
+mod util;
+mod value_to_key;
 
 use std::collections::HashMap;
 

@@ -1,7 +1,18 @@
 //! The one explicit list of built-in transforms and predicates.
+//!
+//! Classes are looked up by their Java name, e.g.
+//! `org.apache.kafka.connect.transforms.Cast$Value`, or by the simple name
+//! after the package (`Cast$Value`, `RegexRouter`, `TopicNameMatches`), as
+//! Kafka's plugin aliases allow.
 
 use std::collections::HashMap;
 
+use super::util::Side;
+use super::{
+    cast, drop_headers, extract_field, filter, flatten, header_from, hoist_field, insert_field,
+    insert_header, mask_field, predicates, regex_router, replace_field, set_schema_metadata,
+    timestamp_converter, timestamp_router, value_to_key,
+};
 use super::{PluginConfigError, Predicate, Transformation};
 use crate::config::ConfigDef;
 
@@ -12,36 +23,213 @@ pub struct PluginClass {
     pub class: &'static str,
 }
 
+type Props = HashMap<String, String>;
+type BuildTransform = fn(&Props) -> Result<Box<dyn Transformation>, PluginConfigError>;
+type BuildPredicate = fn(&Props) -> Result<Box<dyn Predicate>, PluginConfigError>;
+
+struct TransformEntry {
+    class: &'static str,
+    build: BuildTransform,
+    def: fn() -> ConfigDef,
+}
+
+struct PredicateEntry {
+    class: &'static str,
+    build: BuildPredicate,
+    def: fn() -> ConfigDef,
+}
+
+fn boxed<T: Transformation + 'static>(
+    t: Result<T, PluginConfigError>,
+) -> Result<Box<dyn Transformation>, PluginConfigError> {
+    t.map(|t| Box::new(t) as Box<dyn Transformation>)
+}
+
+fn boxed_predicate<T: Predicate + 'static>(
+    p: Result<T, PluginConfigError>,
+) -> Result<Box<dyn Predicate>, PluginConfigError> {
+    p.map(|p| Box::new(p) as Box<dyn Predicate>)
+}
+
+/// One line per class; `$Key`/`$Value` variants are separate classes, as in Kafka.
+macro_rules! keyed {
+    ($name:literal, $module:ident, $ty:ident) => {
+        [
+            TransformEntry {
+                class: concat!("org.apache.kafka.connect.transforms.", $name, "$Key"),
+                build: |p| boxed($module::$ty::new(Side::Key, p)),
+                def: $module::config_def,
+            },
+            TransformEntry {
+                class: concat!("org.apache.kafka.connect.transforms.", $name, "$Value"),
+                build: |p| boxed($module::$ty::new(Side::Value, p)),
+                def: $module::config_def,
+            },
+        ]
+    };
+}
+
+fn transforms() -> Vec<TransformEntry> {
+    let mut list = Vec::with_capacity(32);
+    list.extend(keyed!("Cast", cast, Cast));
+    list.push(TransformEntry {
+        class: "org.apache.kafka.connect.transforms.DropHeaders",
+        build: |p| boxed(drop_headers::DropHeaders::new(p)),
+        def: drop_headers::config_def,
+    });
+    list.extend(keyed!("ExtractField", extract_field, ExtractField));
+    list.push(TransformEntry {
+        class: "org.apache.kafka.connect.transforms.Filter",
+        build: |_| boxed(Ok(filter::Filter)),
+        def: filter::config_def,
+    });
+    list.extend(keyed!("Flatten", flatten, Flatten));
+    list.extend(keyed!("HeaderFrom", header_from, HeaderFrom));
+    list.extend(keyed!("HoistField", hoist_field, HoistField));
+    list.extend(keyed!("InsertField", insert_field, InsertField));
+    list.push(TransformEntry {
+        class: "org.apache.kafka.connect.transforms.InsertHeader",
+        build: |p| boxed(insert_header::InsertHeader::new(p)),
+        def: insert_header::config_def,
+    });
+    list.extend(keyed!("MaskField", mask_field, MaskField));
+    list.push(TransformEntry {
+        class: "org.apache.kafka.connect.transforms.RegexRouter",
+        build: |p| boxed(regex_router::RegexRouter::new(p)),
+        def: regex_router::config_def,
+    });
+    list.extend(keyed!("ReplaceField", replace_field, ReplaceField));
+    list.extend(keyed!(
+        "SetSchemaMetadata",
+        set_schema_metadata,
+        SetSchemaMetadata
+    ));
+    list.extend(keyed!(
+        "TimestampConverter",
+        timestamp_converter,
+        TimestampConverter
+    ));
+    list.push(TransformEntry {
+        class: "org.apache.kafka.connect.transforms.TimestampRouter",
+        build: |p| boxed(timestamp_router::TimestampRouter::new(p)),
+        def: timestamp_router::config_def,
+    });
+    list.push(TransformEntry {
+        class: "org.apache.kafka.connect.transforms.ValueToKey",
+        build: |p| boxed(value_to_key::ValueToKey::new(p)),
+        def: value_to_key::config_def,
+    });
+    list
+}
+
+fn predicate_list() -> [PredicateEntry; 3] {
+    [
+        PredicateEntry {
+            class: "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
+            build: |p| boxed_predicate(predicates::HasHeaderKey::new(p)),
+            def: predicates::has_header_key_def,
+        },
+        PredicateEntry {
+            class: "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+            build: |_| boxed_predicate(Ok(predicates::RecordIsTombstone)),
+            def: predicates::record_is_tombstone_def,
+        },
+        PredicateEntry {
+            class: "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
+            build: |p| boxed_predicate(predicates::TopicNameMatches::new(p)),
+            def: predicates::topic_name_matches_def,
+        },
+    ]
+}
+
+/// Whether `requested` names `class`, by its full name or its simple name.
+fn names(class: &str, requested: &str) -> bool {
+    let requested = requested.trim();
+    class == requested || class.rsplit('.').next() == Some(requested)
+}
+
+fn not_found(class: &str) -> PluginConfigError {
+    let class = class.trim();
+    PluginConfigError::new(
+        "type",
+        format!("Invalid value {class} for configuration type: Class {class} could not be found."),
+    )
+}
+
 /// Every transformation class Rampart accepts.
 pub fn transformation_classes() -> Vec<PluginClass> {
-    Vec::new()
+    transforms()
+        .iter()
+        .map(|e| PluginClass { class: e.class })
+        .collect()
 }
 
 /// Every predicate class Rampart accepts.
 pub fn predicate_classes() -> Vec<PluginClass> {
-    Vec::new()
+    predicate_list()
+        .iter()
+        .map(|e| PluginClass { class: e.class })
+        .collect()
 }
 
 pub(super) fn build_transformation(
     class: &str,
-    _props: &HashMap<String, String>,
+    props: &Props,
 ) -> Result<Box<dyn Transformation>, PluginConfigError> {
-    Err(PluginConfigError::new(
-        "type",
-        format!("Invalid value {class} for configuration type: Class {class} could not be found."),
-    ))
+    match transforms().iter().find(|e| names(e.class, class)) {
+        Some(e) => (e.build)(props),
+        None => Err(not_found(class)),
+    }
 }
 
 pub(super) fn build_predicate(
     class: &str,
-    _props: &HashMap<String, String>,
+    props: &Props,
 ) -> Result<Box<dyn Predicate>, PluginConfigError> {
-    Err(PluginConfigError::new(
-        "type",
-        format!("Invalid value {class} for configuration type: Class {class} could not be found."),
-    ))
+    match predicate_list().iter().find(|e| names(e.class, class)) {
+        Some(e) => (e.build)(props),
+        None => Err(not_found(class)),
+    }
 }
 
-pub(super) fn config_def(_class: &str) -> Option<ConfigDef> {
-    None
+pub(super) fn config_def(class: &str) -> Option<ConfigDef> {
+    if let Some(e) = transforms().iter().find(|e| names(e.class, class)) {
+        return Some((e.def)());
+    }
+    predicate_list()
+        .iter()
+        .find(|e| names(e.class, class))
+        .map(|e| (e.def)())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_class_like_kafka() {
+        let classes = transformation_classes();
+        // 10 keyed transforms x 2 + 6 unkeyed.
+        assert_eq!(classes.len(), 26);
+        assert!(classes
+            .iter()
+            .any(|c| c.class == "org.apache.kafka.connect.transforms.Cast$Key"));
+        assert_eq!(predicate_classes().len(), 3);
+        for c in classes {
+            assert!(config_def(c.class).is_some(), "{}", c.class);
+        }
+    }
+
+    #[test]
+    fn simple_names_resolve() {
+        let props = HashMap::from([
+            ("regex".to_string(), "(.*)".to_string()),
+            ("replacement".to_string(), "x-$1".to_string()),
+        ]);
+        assert!(build_transformation("RegexRouter", &props).is_ok());
+        assert!(build_transformation("Cast$Value", &HashMap::new()).is_err());
+        let e = build_transformation("com.example.Nope", &props).unwrap_err();
+        assert_eq!(e.key, "type");
+        assert!(build_predicate("RecordIsTombstone", &props).is_ok());
+    }
 }
