@@ -11,6 +11,8 @@ mod drop_headers;
 mod extract_field;
 mod filter;
 mod flatten;
+#[cfg(test)]
+mod golden;
 mod header_from;
 mod hoist_field;
 mod insert_field;
