@@ -189,8 +189,14 @@ impl SinkTask for FileStreamSinkTask {
             .out
             .as_mut()
             .ok_or_else(|| ConnectError::connect("task not started"))?;
+        let mut line = String::new();
         for r in records {
-            writeln!(out, "{}", r.value)
+            // One write per whole line: the buffer is only ever flushed at a
+            // line boundary, so a crash never leaves half a line behind.
+            line.clear();
+            std::fmt::Write::write_fmt(&mut line, format_args!("{}\n", r.value))
+                .map_err(|e| ConnectError::connect(format!("cannot format record: {e}")))?;
+            out.write_all(line.as_bytes())
                 .map_err(|e| ConnectError::retriable(format!("write failed: {e}")))?;
         }
         Ok(())

@@ -50,6 +50,9 @@ enum Command {
         /// Connector configs (.properties, or JSON bodies of POST or PUT).
         connectors: Vec<PathBuf>,
     },
+    /// Prints the connector configuration reference (Markdown), generated
+    /// from the config definitions.
+    ConfigReference,
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Standalone { worker, connectors } => {
             runtime.block_on(standalone(worker, connectors, loggers))
+        }
+        Command::ConfigReference => {
+            print!(
+                "{}",
+                rampart_runtime::plugins::config_reference(&Plugins::new(connectors()))
+            );
+            Ok(())
         }
     };
     match result {

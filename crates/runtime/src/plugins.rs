@@ -104,3 +104,46 @@ impl Plugins {
             .is_ok_and(|p| p.kind == ConnectorType::Sink)
     }
 }
+
+/// Markdown reference of every connector's config keys, generated from the
+/// config definitions (the README embeds it; a test keeps it in sync).
+pub fn config_reference(plugins: &Plugins) -> String {
+    let mut out = String::new();
+    let mut connectors: Vec<&ConnectorPlugin> = plugins.connectors.iter().collect();
+    connectors.sort_by_key(|p| p.class);
+    for p in connectors {
+        out.push_str(&format!(
+            "### `{}` ({}; also `{}`)\n\n| key | type | default | valid values | importance | description |\n|---|---|---|---|---|---|\n",
+            p.class,
+            p.kind.as_str(),
+            p.simple_name().strip_suffix("Connector").unwrap_or(p.simple_name())
+        ));
+        let mut def = (p.config_def)();
+        def.merge(&framework_def(p.kind));
+        for k in def.keys() {
+            let default = match k.default.as_deref() {
+                None => "*(required)*".to_string(),
+                Some(rampart_core::config::NO_DEFAULT_VALUE) => "null".to_string(),
+                Some("") => "`\"\"`".to_string(),
+                Some(d) => format!("`{d}`"),
+            };
+            let valid = k
+                .validator
+                .as_ref()
+                .map(|v| v.describe())
+                .unwrap_or_default();
+            let doc = k.documentation.replace('|', "\\|").replace('\n', " ");
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} |\n",
+                k.name,
+                format!("{:?}", k.ty).to_lowercase(),
+                default,
+                valid.replace('|', "\\|"),
+                format!("{:?}", k.importance).to_lowercase(),
+                doc
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -19,6 +19,8 @@ use crate::DataError;
 /// Converts record keys or values (`org.apache.kafka.connect.storage.Converter`).
 pub trait Converter: Send + Sync + std::fmt::Debug {
     /// Serialises Connect data for Kafka; `None` is a Kafka null.
+    // Named after Kafka's `fromConnectData`, which users know.
+    #[allow(clippy::wrong_self_convention)]
     fn from_connect(
         &self,
         topic: &str,
@@ -33,6 +35,7 @@ pub trait Converter: Send + Sync + std::fmt::Debug {
 /// Converts header values (`org.apache.kafka.connect.storage.HeaderConverter`).
 pub trait HeaderConverter: Send + Sync + std::fmt::Debug {
     /// Serialises a header value.
+    #[allow(clippy::wrong_self_convention)]
     fn from_connect_header(
         &self,
         topic: &str,

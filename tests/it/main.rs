@@ -1,0 +1,9 @@
+//! End-to-end tests against a real Kafka-protocol broker (Tansu, started by
+//! `scripts/test` / `.ci/run`) and the `rampart` binary. One test binary,
+//! as linking is the tax on two cores.
+
+mod file_pipeline;
+mod readme;
+mod rest_inprocess;
+mod rest_socket;
+mod support;

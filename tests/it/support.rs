@@ -1,0 +1,182 @@
+//! Helpers: the broker address, worker processes, polling with deadlines.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The broker every test talks to; `.ci/run` and `scripts/test` start it.
+pub fn bootstrap() -> String {
+    std::env::var("RAMPART_BOOTSTRAP").unwrap_or_else(|_| "127.0.0.1:19092".to_string())
+}
+
+/// A name unique to this test run, for topics and connectors.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS hands out an ephemeral port")
+}
+
+/// The `rampart` binary built beside this test binary (`scripts/test`
+/// builds it first).
+pub fn rampart_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary has a path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
+    let bin = dir.join("rampart");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p rampart` first (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Worker settings suited to tests: fast group joins and offset flushes.
+pub fn worker_properties(dir: &Path, port: u16, extra: &[(&str, &str)]) -> PathBuf {
+    let mut text = format!(
+        "bootstrap.servers={}\nlisteners=http://127.0.0.1:{port}\noffset.storage.file.filename={}\noffset.flush.interval.ms=500\nkey.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\nconsumer.session.timeout.ms=6000\nconsumer.heartbeat.interval.ms=500\ntask.shutdown.graceful.timeout.ms=5000\n",
+        bootstrap(),
+        dir.join("offsets").display()
+    );
+    for (k, v) in extra {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    let path = dir.join("worker.properties");
+    std::fs::write(&path, text).expect("temp dir is writable");
+    path
+}
+
+/// A `rampart standalone` process.
+pub struct WorkerProcess {
+    child: Child,
+    /// REST base URL.
+    pub url: String,
+    /// Where its stderr goes.
+    pub log: PathBuf,
+}
+
+impl WorkerProcess {
+    /// Starts a worker with the given properties file and connector files.
+    pub fn start(dir: &Path, properties: &Path, port: u16, connectors: &[PathBuf]) -> Self {
+        let log = dir.join(format!(
+            "worker-{}.log",
+            Instant::now().elapsed().as_nanos()
+        ));
+        let log = unique_log(&log);
+        let file = std::fs::File::create(&log).expect("temp dir is writable");
+        let child = Command::new(rampart_bin())
+            .arg("standalone")
+            .arg(properties)
+            .args(connectors)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("rampart binary starts");
+        WorkerProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// Waits until `/health` answers 200.
+    pub async fn wait_healthy(&mut self) {
+        let client = reqwest::Client::new();
+        let url = format!("{}/health", self.url);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("worker exited with {status}; log:\n{}", self.log_text());
+            }
+            if let Ok(r) = client.get(&url).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker not healthy in 30 s; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().expect("worker can be waited on")
+    }
+
+    /// The worker's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn unique_log(base: &Path) -> PathBuf {
+    let mut n = 0;
+    loop {
+        let p = base.with_extension(format!("{n}.log"));
+        if !p.exists() {
+            return p;
+        }
+        n += 1;
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads a JSON response.
+pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+    (status, value)
+}
