@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 
 use super::date_format::JavaDateFormat;
+use super::util::apply_via_in_place;
 use super::util::{
     copy_schema_basics, define_replace_null, java_double, java_float, map_get, map_put,
     require_map, require_struct, struct_take, SchemaCache, Side,
@@ -167,11 +168,13 @@ impl Cast {
 }
 
 impl Transformation for Cast {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        if self.side.value(&record).is_null() {
-            return Ok(Some(record));
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        if self.side.value(record).is_null() {
+            return Ok(true);
         }
-        let (schema, value) = self.side.take(&mut record);
+        let (schema, value) = self.side.take(record);
         let (schema, value) = match schema {
             None => {
                 if let Some(target) = self.whole {
@@ -209,8 +212,8 @@ impl Transformation for Cast {
                 }
             }
         };
-        self.side.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.side.set(record, schema, value);
+        Ok(true)
     }
 }
 

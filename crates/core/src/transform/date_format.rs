@@ -318,8 +318,29 @@ fn is_numeric(letter: char, count: usize) -> bool {
 }
 
 fn pad(out: &mut String, value: i64, width: usize) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{value:0width$}");
+    if value < 0 {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{value:0width$}");
+        return;
+    }
+    // Formatting runs per record; skip the `fmt` machinery.
+    let mut buf = [0u8; 20];
+    let mut n = value as u64;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for _ in buf.len() - i..width {
+        out.push('0');
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
 }
 
 fn text_or_number(out: &mut String, name: &str, number: i64, count: usize) {

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::non_empty_list;
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
@@ -37,9 +38,11 @@ impl DropHeaders {
 }
 
 impl Transformation for DropHeaders {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
         record.headers.0.retain(|h| !self.headers.contains(&h.key));
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{class_name, define_replace_null, struct_get, Side};
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -202,8 +203,10 @@ fn take_entry(entries: &mut [(Value, Value)], name: &str) -> Value {
 }
 
 impl Transformation for ExtractField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        let (schema, value) = self.side.take(&mut record);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let extracted = match value {
@@ -217,7 +220,7 @@ impl Transformation for ExtractField {
                         .into())
                     }
                 };
-                self.side.set(&mut record, None, extracted);
+                self.side.set(record, None, extracted);
             }
             Some(schema) => {
                 let Some(field) = self.field_from(&schema) else {
@@ -229,10 +232,10 @@ impl Transformation for ExtractField {
                     Value::Struct(s) => self.value_from_struct(s)?,
                     other => return Err(super::util::struct_error(&other, PURPOSE).into()),
                 };
-                self.side.set(&mut record, Some(field_schema), extracted);
+                self.side.set(record, Some(field_schema), extracted);
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

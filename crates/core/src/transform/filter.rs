@@ -18,6 +18,10 @@ impl Transformation for Filter {
     fn apply(&self, _record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
         Ok(None)
     }
+
+    fn apply_in_place(&self, _record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        Ok(false)
+    }
 }
 
 #[cfg(test)]

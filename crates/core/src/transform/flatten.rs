@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{copy_schema_basics, define_replace_null, struct_take, SchemaCache, Side};
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
@@ -150,17 +151,19 @@ fn push_nulls(schema: &Schema, out: &mut Vec<Value>) {
 }
 
 impl Transformation for Flatten {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        if self.side.value(&record).is_null() {
-            return Ok(Some(record));
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        if self.side.value(record).is_null() {
+            return Ok(true);
         }
-        let (schema, value) = self.side.take(&mut record);
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let entries = super::util::require_map(value, PURPOSE)?;
                 let mut out = Vec::with_capacity(entries.len());
                 self.flatten_map(entries, "", &mut out)?;
-                self.side.set(&mut record, None, Value::Map(out));
+                self.side.set(record, None, Value::Map(out));
             }
             Some(schema) => {
                 let value = super::util::require_struct(value, PURPOSE)?;
@@ -179,11 +182,10 @@ impl Transformation for Flatten {
                     schema: updated.clone(),
                     values,
                 };
-                self.side
-                    .set(&mut record, Some(updated), Value::Struct(out));
+                self.side.set(record, Some(updated), Value::Struct(out));
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

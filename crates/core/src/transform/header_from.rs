@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{
     copy_schema_basics, define_replace_null, map_get, map_remove, non_empty_list, require_map,
     require_struct, struct_get, SchemaCache, Side,
@@ -87,8 +88,10 @@ impl HeaderFrom {
 }
 
 impl Transformation for HeaderFrom {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        let (schema, value) = self.side.take(&mut record);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let mut map = require_map(value, self.purpose)?;
@@ -102,7 +105,7 @@ impl Transformation for HeaderFrom {
                         .headers
                         .add(header.clone(), None, v.unwrap_or_default());
                 }
-                self.side.set(&mut record, None, Value::Map(map));
+                self.side.set(record, None, Value::Map(map));
             }
             Some(schema) => {
                 let value = require_struct(value, self.purpose)?;
@@ -140,15 +143,13 @@ impl Transformation for HeaderFrom {
                         schema: updated.clone(),
                         values,
                     };
-                    self.side
-                        .set(&mut record, Some(updated), Value::Struct(out));
+                    self.side.set(record, Some(updated), Value::Struct(out));
                 } else {
-                    self.side
-                        .set(&mut record, Some(schema), Value::Struct(value));
+                    self.side.set(record, Some(schema), Value::Struct(value));
                 }
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

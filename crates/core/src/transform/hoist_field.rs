@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{SchemaCache, Side};
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
@@ -45,12 +46,14 @@ impl HoistField {
 }
 
 impl Transformation for HoistField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        let (schema, value) = self.side.take(&mut record);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let map = Value::Map(vec![(Value::String(self.field.clone()), value)]);
-                self.side.set(&mut record, None, map);
+                self.side.set(record, None, map);
             }
             Some(schema) => {
                 let updated = self.cache.get_or_build(&schema, |_| {
@@ -62,11 +65,10 @@ impl Transformation for HoistField {
                     schema: updated.clone(),
                     values: vec![value],
                 };
-                self.side
-                    .set(&mut record, Some(updated), Value::Struct(out));
+                self.side.set(record, Some(updated), Value::Struct(out));
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

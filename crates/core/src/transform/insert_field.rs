@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{
-    add_field, copy_schema_basics, define_replace_null, map_put, require_map, require_sink_offset,
-    require_struct, struct_take, SchemaCache, Side,
+    add_field, copy_schema_basics, define_replace_null, fill_defaults, map_put, require_map,
+    require_sink_offset, require_struct, SchemaCache, Side,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
@@ -163,16 +164,18 @@ impl InsertField {
 }
 
 impl Transformation for InsertField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
         // Tombstones pass through untouched (KAFKA-8523).
-        if self.side.value(&record).is_null() {
-            return Ok(Some(record));
+        if self.side.value(record).is_null() {
+            return Ok(true);
         }
         let offset = match &self.offset {
-            Some(_) => Some(require_sink_offset(&record, PURPOSE)?),
+            Some(_) => Some(require_sink_offset(record, PURPOSE)?),
             None => None,
         };
-        let (schema, value) = self.side.take(&mut record);
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let mut map = require_map(value, PURPOSE)?;
@@ -192,16 +195,14 @@ impl Transformation for InsertField {
                 if let (Some(s), Some(v)) = (&self.static_field, &self.static_value) {
                     map_put(&mut map, &s.name, Value::String(v.clone()));
                 }
-                self.side.set(&mut record, None, Value::Map(map));
+                self.side.set(record, None, Value::Map(map));
             }
             Some(schema) => {
                 let mut value = require_struct(value, PURPOSE)?;
                 let updated = self.cache.get_or_build(&schema, |s| self.build_schema(s))?;
-                let mut values = Vec::with_capacity(updated.fields.len());
-                let old = value.schema.clone();
-                for field in &old.fields {
-                    values.push(struct_take(&mut value, field, self.replace_null));
-                }
+                fill_defaults(&mut value, self.replace_null);
+                let mut values = std::mem::take(&mut value.values);
+                values.reserve(updated.fields.len().saturating_sub(values.len()));
                 if self.topic.is_some() {
                     values.push(Value::String(record.topic.clone()));
                 }
@@ -225,11 +226,10 @@ impl Transformation for InsertField {
                     schema: updated.clone(),
                     values,
                 };
-                self.side
-                    .set(&mut record, Some(updated), Value::Struct(out));
+                self.side.set(record, Some(updated), Value::Struct(out));
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

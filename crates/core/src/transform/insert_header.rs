@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
 use crate::data::{Schema, SchemaRef, SchemaType, Value};
@@ -101,11 +102,13 @@ pub(crate) fn parse_literal(literal: &str) -> (Option<SchemaRef>, Value) {
 }
 
 impl Transformation for InsertHeader {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
         record
             .headers
             .add(self.header.clone(), self.schema.clone(), self.value.clone());
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

@@ -136,10 +136,27 @@ impl Replacement {
     }
 
     /// `Matcher.replaceFirst`: replaces the first match of `regex` in `input`.
+    #[cfg(test)]
     pub(crate) fn replace_first(&self, regex: &JavaRegex, input: &str) -> String {
-        let Some(caps) = regex.find_regex().captures(input) else {
-            return input.to_string();
-        };
+        match regex.find_regex().captures(input) {
+            Some(caps) => self.expand(&caps, input),
+            None => input.to_string(),
+        }
+    }
+
+    /// `if (matcher.matches()) matcher.replaceFirst(replacement)`, as
+    /// RegexRouter does, with one search in the common case: when the first
+    /// match spans the whole input, the input matches.
+    pub(crate) fn replace_if_matches(&self, regex: &JavaRegex, input: &str) -> Option<String> {
+        let caps = regex.find_regex().captures(input)?;
+        let whole = caps.get(0)?;
+        if (whole.start() != 0 || whole.end() != input.len()) && !regex.matches(input) {
+            return None;
+        }
+        Some(self.expand(&caps, input))
+    }
+
+    fn expand(&self, caps: &regex::Captures<'_>, input: &str) -> String {
         let Some(whole) = caps.get(0) else {
             return input.to_string();
         };

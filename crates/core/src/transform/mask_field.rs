@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::util::apply_via_in_place;
 use super::util::{
     define_replace_null, map_put, non_empty_list, require_map, require_struct, struct_take, Side,
 };
@@ -43,7 +44,6 @@ pub(crate) fn config_def() -> ConfigDef {
 pub(crate) struct MaskField {
     side: Side,
     fields: Vec<String>,
-    field_set: HashSet<String>,
     replacement: Option<String>,
     replace_null: bool,
 }
@@ -59,7 +59,6 @@ impl MaskField {
         fields.retain(|f| seen.insert(f.clone()));
         Ok(MaskField {
             side,
-            field_set: fields.iter().cloned().collect(),
             fields,
             replacement: config.string("replacement").map(str::to_string),
             replace_null: config.bool("replace.null.with.default"),
@@ -151,8 +150,10 @@ fn mask_with_replacement(
 }
 
 impl Transformation for MaskField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        let (schema, value) = self.side.take(&mut record);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        let (schema, value) = self.side.take(record);
         let value = match &schema {
             None => {
                 let mut map = require_map(value, PURPOSE)?;
@@ -169,7 +170,7 @@ impl Transformation for MaskField {
                 let struct_schema = s.schema.clone();
                 for field in &struct_schema.fields {
                     let v = struct_take(&mut s, field, self.replace_null);
-                    let v = if self.field_set.contains(&field.name) {
+                    let v = if self.fields.contains(&field.name) {
                         self.masked(v, Some(&field.schema))?
                     } else {
                         v
@@ -181,8 +182,8 @@ impl Transformation for MaskField {
                 Value::Struct(s)
             }
         };
-        self.side.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.side.set(record, schema, value);
+        Ok(true)
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::java_regex::{self, JavaRegex, Replacement};
+use super::util::apply_via_in_place;
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
 use crate::record::ConnectRecord;
@@ -62,11 +63,16 @@ impl RegexRouter {
 }
 
 impl Transformation for RegexRouter {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        if self.regex.matches(&record.topic) {
-            record.topic = self.replacement.replace_first(&self.regex, &record.topic);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        if let Some(topic) = self
+            .replacement
+            .replace_if_matches(&self.regex, &record.topic)
+        {
+            record.topic = topic;
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{
-    copy_schema_basics, define_replace_null, require_map, require_struct, struct_take, SchemaCache,
-    Side,
+    copy_schema_basics, define_replace_null, fill_defaults, require_map, require_struct,
+    SchemaCache, Side,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -148,11 +149,13 @@ impl ReplaceField {
 }
 
 impl Transformation for ReplaceField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        if self.side.value(&record).is_null() {
-            return Ok(Some(record));
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        if self.side.value(record).is_null() {
+            return Ok(true);
         }
-        let (schema, value) = self.side.take(&mut record);
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let mut map = require_map(value, PURPOSE)?;
@@ -164,25 +167,25 @@ impl Transformation for ReplaceField {
                         }
                     }
                 }
-                self.side.set(&mut record, None, Value::Map(map));
+                self.side.set(record, None, Value::Map(map));
             }
             Some(schema) => {
                 let mut value = require_struct(value, PURPOSE)?;
                 let updated = self.cache.get_or_build(&schema, |s| self.build_schema(s))?;
+                fill_defaults(&mut value, self.replace_null);
                 let old = value.schema.clone();
-                let mut values = Vec::with_capacity(updated.fields.len());
-                for field in old.fields.iter().filter(|f| self.filter(&f.name)) {
-                    values.push(struct_take(&mut value, field, self.replace_null));
-                }
+                let mut fields = old.fields.iter();
+                value
+                    .values
+                    .retain(|_| fields.next().is_some_and(|f| self.filter(&f.name)));
                 let out = Struct {
                     schema: updated.clone(),
-                    values,
+                    values: value.values,
                 };
-                self.side
-                    .set(&mut record, Some(updated), Value::Struct(out));
+                self.side.set(record, Some(updated), Value::Struct(out));
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

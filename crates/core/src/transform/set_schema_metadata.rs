@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{define_replace_null, struct_take, SchemaCache, Side};
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
@@ -69,8 +70,10 @@ impl SetSchemaMetadata {
 }
 
 impl Transformation for SetSchemaMetadata {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        let (schema, value) = self.side.take(&mut record);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        let (schema, value) = self.side.take(record);
         let Some(schema) = schema else {
             return Err(DataError::new("Schema required for [updating schema metadata]").into());
         };
@@ -98,8 +101,8 @@ impl Transformation for SetSchemaMetadata {
             }
             other => other,
         };
-        self.side.set(&mut record, Some(updated), value);
-        Ok(Some(record))
+        self.side.set(record, Some(updated), value);
+        Ok(true)
     }
 }
 

@@ -11,9 +11,10 @@
 use std::collections::HashMap;
 
 use super::date_format::JavaDateFormat;
+use super::util::apply_via_in_place;
 use super::util::{
-    copy_schema_basics, define_replace_null, require_map, require_struct_or_null, schema_label,
-    struct_take, SchemaCache, Side,
+    copy_schema_basics, define_replace_null, fill_defaults, require_map, require_struct_or_null,
+    schema_label, SchemaCache, Side,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -307,8 +308,10 @@ fn kind_from_schema(schema: &Schema) -> Result<Kind, ConnectError> {
 }
 
 impl Transformation for TimestampConverter {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
-        let (schema, value) = self.side.take(&mut record);
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
+        let (schema, value) = self.side.take(record);
         match schema {
             None => {
                 let value = if value.is_null() || self.field.is_empty() {
@@ -324,16 +327,13 @@ impl Transformation for TimestampConverter {
                     }
                     Value::Map(map)
                 };
-                self.side.set(&mut record, None, value);
+                self.side.set(record, None, value);
             }
             Some(schema) if self.field.is_empty() => {
                 let kind = kind_from_schema(&schema)?;
                 let converted = self.convert(value, Some(kind))?;
-                self.side.set(
-                    &mut record,
-                    Some(self.schema_for(schema.optional)),
-                    converted,
-                );
+                self.side
+                    .set(record, Some(self.schema_for(schema.optional)), converted);
             }
             Some(schema) => {
                 let value = require_struct_or_null(value, PURPOSE)?;
@@ -348,13 +348,13 @@ impl Transformation for TimestampConverter {
                 })?;
                 let converted = self.convert_struct(value, Some(updated.clone()))?;
                 self.side.set(
-                    &mut record,
+                    record,
                     Some(updated),
                     converted.map_or(Value::Null, Value::Struct),
                 );
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 
@@ -372,19 +372,15 @@ impl TimestampConverter {
             Some(u) => u,
             None => self.build_schema(&schema).into(),
         };
-        let mut values = Vec::with_capacity(schema.fields.len());
-        for field in &schema.fields {
-            let v = struct_take(&mut value, field, self.replace_null);
-            values.push(if field.name == self.field {
-                self.convert(v, Some(kind_from_schema(&field.schema)?))?
-            } else {
-                v
-            });
+        fill_defaults(&mut value, self.replace_null);
+        if let Some(field) = schema.field_named(&self.field) {
+            if let Some(slot) = value.values.get_mut(field.index) {
+                let v = std::mem::take(slot);
+                *slot = self.convert(v, Some(kind_from_schema(&field.schema)?))?;
+            }
         }
-        Ok(Some(Struct {
-            schema: updated,
-            values,
-        }))
+        value.schema = updated;
+        Ok(Some(value))
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::date_format::JavaDateFormat;
+use super::util::apply_via_in_place;
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::record::ConnectRecord;
@@ -59,7 +60,9 @@ impl TimestampRouter {
 }
 
 impl Transformation for TimestampRouter {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
         let Some(ts) = record.timestamp else {
             return Err(DataError::new(format!(
                 "Timestamp missing on record: ConnectRecord{{topic='{}', kafkaPartition={}, key={}, value={}, timestamp=null}}",
@@ -73,7 +76,7 @@ impl Transformation for TimestampRouter {
         // Same order as Kafka: ${topic} first, then ${timestamp} in the result.
         let with_topic = self.topic_format.replace("${topic}", &record.topic);
         record.topic = with_topic.replace("${timestamp}", &self.format.format(ts));
-        Ok(Some(record))
+        Ok(true)
     }
 }
 

@@ -10,6 +10,20 @@ use crate::data::{Field, Schema, SchemaRef, SchemaType, Struct, Value};
 use crate::record::ConnectRecord;
 use crate::DataError;
 
+/// Implements `Transformation::apply` on top of `apply_in_place`, which is
+/// where the built-in transforms do their work without moving the record.
+macro_rules! apply_via_in_place {
+    () => {
+        fn apply(
+            &self,
+            mut record: crate::record::ConnectRecord,
+        ) -> Result<Option<crate::record::ConnectRecord>, crate::ConnectError> {
+            Ok(self.apply_in_place(&mut record)?.then_some(record))
+        }
+    };
+}
+pub(crate) use apply_via_in_place;
+
 /// Which part of the record a `$Key` / `$Value` variant transforms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
@@ -130,6 +144,25 @@ pub(crate) fn struct_get(s: &Struct, field: &Field, replace_null: bool) -> Value
     match s.values.get(field.index) {
         Some(Value::Null) | None => null_or_default(&field.schema, replace_null),
         Some(v) => v.clone(),
+    }
+}
+
+/// Prepares a struct to be reused in place for an updated schema: one value
+/// per field, and (with `replace_null`) null fields replaced by their
+/// defaults, which is what copying it field by field with `Struct.get`
+/// does in Kafka.
+pub(crate) fn fill_defaults(s: &mut Struct, replace_null: bool) {
+    let schema = s.schema.clone();
+    s.values.resize(schema.fields.len(), Value::Null);
+    if !replace_null {
+        return;
+    }
+    for (slot, field) in s.values.iter_mut().zip(&schema.fields) {
+        if slot.is_null() {
+            if let Some(d) = &field.schema.default {
+                *slot = d.clone();
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::util::apply_via_in_place;
 use super::util::{
     define_replace_null, map_get, non_empty_list, require_map, require_struct, struct_get,
     SchemaCache,
@@ -49,7 +50,9 @@ impl ValueToKey {
 }
 
 impl Transformation for ValueToKey {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    apply_via_in_place!();
+
+    fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<bool, ConnectError> {
         let value = std::mem::take(&mut record.value);
         match record.value_schema.clone() {
             None => {
@@ -95,7 +98,7 @@ impl Transformation for ValueToKey {
                 record.value = Value::Struct(value);
             }
         }
-        Ok(Some(record))
+        Ok(true)
     }
 }
 
