@@ -298,16 +298,22 @@ pub(crate) fn cast_value(
             return if target == SchemaType::String {
                 Ok(Value::String(big_decimal_string(unscaled, scale)))
             } else {
-                let num = if scale <= 0 {
-                    Num::Int(unscaled as i64)
-                } else {
-                    Num::Float(unscaled as f64 / 10f64.powi(scale))
-                };
                 // BigDecimal.longValue() truncates; floatValue/doubleValue round.
-                let num = match (num, target) {
-                    (Num::Float(f), SchemaType::Float32 | SchemaType::Float64) => Num::Float(f),
-                    (Num::Float(_), _) => Num::Int((unscaled / 10i128.pow(scale as u32)) as i64),
-                    (n, _) => n,
+                let num = match target {
+                    SchemaType::Float32 | SchemaType::Float64 => {
+                        Num::Float(unscaled as f64 * 10f64.powi(scale.saturating_neg()))
+                    }
+                    _ if scale <= 0 => Num::Int(
+                        10i128
+                            .checked_pow(scale.unsigned_abs())
+                            .and_then(|p| unscaled.checked_mul(p))
+                            .map_or(0, |v| v as i64),
+                    ),
+                    _ => Num::Int(
+                        10i128
+                            .checked_pow(scale.unsigned_abs())
+                            .map_or(0, |p| (unscaled / p) as i64),
+                    ),
                 };
                 cast_number(num, target)
             };
@@ -625,6 +631,49 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("Cast transformation does not support casting from MAP"));
+    }
+
+    #[test]
+    fn decimal_fields() {
+        let schema = Schema::new(SchemaType::Struct)
+            .field("a", Schema::decimal(2).build())
+            .field("b", Schema::decimal(2).build())
+            .field("c", Schema::decimal(2).build())
+            .build();
+        // 12345 unscaled = 123.45
+        let d = Value::Bytes(vec![0x30, 0x39]);
+        let value = Struct {
+            schema: schema.clone(),
+            values: vec![d.clone(), d.clone(), d],
+        };
+        let r = ConnectRecord {
+            value_schema: Some(schema),
+            value: Value::Struct(value),
+            ..Default::default()
+        };
+        let out = cast(Side::Value, "a:string,b:int32,c:float64")
+            .apply(r)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.value.get_field("a"), Some(&Value::string("123.45")));
+        assert_eq!(out.value.get_field("b"), Some(&Value::Int32(123)));
+        assert_eq!(out.value.get_field("c"), Some(&Value::Float64(123.45)));
+    }
+
+    #[test]
+    fn hostile_decimal_scale_does_not_panic() {
+        let mut s = Schema::decimal(0);
+        s.parameters = vec![("scale".to_string(), "-2147483648".to_string())];
+        let s = s.build();
+        for target in ["int64", "float64", "string"] {
+            let t = cast(Side::Value, target);
+            let r = ConnectRecord {
+                value_schema: Some(s.clone()),
+                value: Value::Bytes(vec![1]),
+                ..Default::default()
+            };
+            let _ = t.apply(r);
+        }
     }
 
     #[test]

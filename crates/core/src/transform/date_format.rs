@@ -280,11 +280,20 @@ impl Fields {
         if self.bc {
             year = 1 - year;
         }
+        // Beyond a billion years the calendar arithmetic could overflow;
+        // Java's Calendar cannot represent those dates either.
+        let plausible = |y: i64| (-1_000_000_000..=1_000_000_000).contains(&y);
         let days = match (self.day_of_year, self.month, self.day) {
-            (Some(doy), None, None) => days_from_civil(year, 1, 1).checked_add(doy - 1)?,
+            (Some(doy), None, None) if plausible(year) => {
+                days_from_civil(year, 1, 1).checked_add(doy - 1)?
+            }
+            (Some(_), None, None) => return None,
             _ => {
                 let month0 = self.month.unwrap_or(1).checked_sub(1)?;
                 let y = year.checked_add(month0.div_euclid(12))?;
+                if !plausible(y) {
+                    return None;
+                }
                 let m = month0.rem_euclid(12) + 1;
                 days_from_civil(y, m as u32, 1)
                     .checked_add(self.day.unwrap_or(1).checked_sub(1)?)?
@@ -292,7 +301,7 @@ impl Fields {
         };
         let hour = match (self.hour, self.hour12, self.pm) {
             (Some(h), _, _) => h,
-            (None, Some(h), pm) => h + if pm == Some(true) { 12 } else { 0 },
+            (None, Some(h), pm) => h.checked_add(if pm == Some(true) { 12 } else { 0 })?,
             (None, None, Some(true)) => 12,
             _ => 0,
         };
@@ -541,6 +550,11 @@ mod tests {
             f("yyyy-MM-dd").parse("2017-03-14")
         );
         assert_eq!(f("yyyy-MM-dd").parse("x"), None);
+        assert_eq!(f("yyyy-MM-dd").parse("999999999999999999-01-01"), None);
+        assert_eq!(
+            f("yyyy-MM-dd hh a").parse("2017-01-01 999999999999999999 PM"),
+            None
+        );
         assert_eq!(
             f("yyyy-MM-dd'T'HH:mmZ").parse("2017-03-14T16:09+0100"),
             f("yyyy-MM-dd HH:mm").parse("2017-03-14 15:09")

@@ -220,6 +220,71 @@ mod tests {
         }
     }
 
+    /// Odd and mismatched records must give errors, never panics.
+    #[test]
+    fn no_transform_panics_on_odd_records() {
+        use crate::data::{schemas, Schema, SchemaType, Struct, Value};
+        use crate::record::ConnectRecord;
+
+        let props: Props = [
+            ("spec", "a:int8,b:string"),
+            ("headers", "h"),
+            ("field", "a"),
+            ("fields", "a,b"),
+            ("operation", "move"),
+            ("header", "h"),
+            ("value.literal", "x"),
+            ("regex", "(.*)"),
+            ("replacement", "$1"),
+            ("renames", "a:z"),
+            ("schema.name", "n"),
+            ("target.type", "string"),
+            ("format", "yyyy"),
+            ("topic.field", "t"),
+            ("offset.field", "o"),
+            ("timestamp.field", "ts"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let nested = Schema::new(SchemaType::Struct)
+            .field("a", schemas::int32())
+            .build();
+        let schema = Schema::new(SchemaType::Struct)
+            .field("a", nested.clone())
+            .field("b", schemas::bytes())
+            .build();
+        let values: Vec<(Option<crate::data::SchemaRef>, Value)> = vec![
+            (None, Value::Null),
+            (Some(schema.clone()), Value::Null),
+            (Some(schema.clone()), Value::string("not a struct")),
+            (None, Value::Map(vec![(Value::Int32(1), Value::Null)])),
+            (
+                None,
+                Value::Map(vec![(Value::string("a"), Value::Bytes(vec![1]))]),
+            ),
+            (None, Value::Array(vec![Value::Null])),
+            (Some(schemas::int32()), Value::Int32(1)),
+            (Some(schemas::bytes()), Value::Bytes(vec![0xff])),
+            (Some(nested.clone()), Value::Struct(Struct::new(nested))),
+        ];
+        for entry in transforms() {
+            let Ok(t) = (entry.build)(&props) else {
+                continue;
+            };
+            for (schema, value) in &values {
+                let record = ConnectRecord {
+                    key_schema: schema.clone(),
+                    key: value.clone(),
+                    value_schema: schema.clone(),
+                    value: value.clone(),
+                    ..Default::default()
+                };
+                let _ = t.apply(record);
+            }
+        }
+    }
+
     #[test]
     fn simple_names_resolve() {
         let props = HashMap::from([
