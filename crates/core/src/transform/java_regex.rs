@@ -181,8 +181,8 @@ fn unsupported(what: &str, index: usize, pattern: &str) -> String {
     format!("{what} is not supported near index {index}\n{pattern}")
 }
 
-const JAVA_SPACE: &str = r"\t\n\x0B\f\r ";
-const JAVA_HSPACE: &str = r" \t\xA0\x{1680}\x{180E}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}";
+const JAVA_SPACE: &str = r"\t\n\x0B\f\r\x20";
+const JAVA_HSPACE: &str = r"\x20\t\xA0\x{1680}\x{180E}\x{2000}-\x{200A}\x{202F}\x{205F}\x{3000}";
 const JAVA_VSPACE: &str = r"\n\x0B\f\r\x{85}\x{2028}\x{2029}";
 
 /// Translates Java regex syntax to the `regex` crate's.
@@ -499,6 +499,11 @@ mod tests {
         assert_eq!(translate(r"(?i)abc").unwrap(), r"(?i)abc");
         assert_eq!(translate(r"(?u)abc").unwrap(), r"abc");
         assert_eq!(translate(r"a{2,3}b").unwrap(), r"a{2,3}b");
+        // Whitespace classes survive the (?x) flag, which drops literal spaces.
+        let r = JavaRegex::compile(r"(?x) a \s b").unwrap();
+        assert!(r.matches("a b"));
+        let r = JavaRegex::compile(r"[a-z&&[^b]]+").unwrap();
+        assert!(r.matches("ac") && !r.matches("ab"));
     }
 
     #[test]
