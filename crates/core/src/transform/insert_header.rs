@@ -90,8 +90,10 @@ pub(crate) fn parse_literal(literal: &str) -> (Option<SchemaRef>, Value) {
         .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
     if numeric {
         if let Ok(d) = t.parse::<f64>() {
+            // Like Values.parseString: FLOAT32 whenever the number is finite
+            // as a float, even if that loses precision.
             let f = d as f32;
-            return if f.is_finite() && f64::from(f) == d {
+            return if f.is_finite() {
                 typed(SchemaType::Float32, Value::Float32(f))
             } else {
                 typed(SchemaType::Float64, Value::Float64(d))

@@ -120,8 +120,20 @@ fn mask_with_replacement(
             java_class(value, schema)
         ))
     };
-    if schema.and_then(Schema::logical_name).is_some() {
-        return Err(cannot());
+    match schema.and_then(Schema::logical_name) {
+        Some(logical::DECIMAL) => {
+            let scale = schema
+                .and_then(|s| s.parameter(logical::DECIMAL_SCALE))
+                .and_then(|s| s.parse::<u32>().ok())
+                .unwrap_or(0);
+            return decimal_bytes(replacement, scale).ok_or_else(|| {
+                DataError::new(format!(
+                    "Unable to convert {replacement} (class java.lang.String) to number"
+                ))
+            });
+        }
+        Some(_) => return Err(cannot()),
+        None => {}
     }
     let not_number = || {
         DataError::new(format!(
@@ -147,6 +159,34 @@ fn mask_with_replacement(
         Value::String(_) => Value::String(replacement.to_string()),
         _ => return Err(cannot()),
     })
+}
+
+/// `new BigDecimal(text)` stored with the field's scale: the unscaled value
+/// as minimal big-endian two's complement bytes. `None` when the text is
+/// not a decimal or has more fraction digits than the scale.
+fn decimal_bytes(text: &str, scale: u32) -> Option<Value> {
+    // An i128 holds 38 digits; a larger scale could never fit anyway.
+    if scale > 38 {
+        return None;
+    }
+    let t = text.trim();
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if frac.len() > scale as usize || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = format!("{int}{frac}{}", "0".repeat(scale as usize - frac.len()));
+    let unscaled: i128 = digits.parse().ok()?;
+    let bytes = unscaled.to_be_bytes();
+    let mut start = 0;
+    while start < 15 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0 && next & 0x80 == 0) || (b == 0xff && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    Some(Value::Bytes(bytes[start..].to_vec()))
 }
 
 impl Transformation for MaskField {
@@ -269,6 +309,21 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "Cannot mask value of type class java.lang.Boolean with custom replacement."
+        );
+    }
+
+    #[test]
+    fn decimal_replacement_uses_the_field_scale() {
+        let d = Schema::decimal(2);
+        assert_eq!(
+            mask_with_replacement(&Value::Bytes(vec![1]), Some(&d), "1.5").unwrap(),
+            // 150 unscaled; 0x96 alone would read as negative.
+            Value::Bytes(vec![0x00, 0x96])
+        );
+        assert!(mask_with_replacement(&Value::Bytes(vec![1]), Some(&d), "1.555").is_err());
+        assert_eq!(
+            mask_with_null_value(Value::Bytes(vec![7]), Some(&d)).unwrap(),
+            Value::Bytes(vec![0])
         );
     }
 
