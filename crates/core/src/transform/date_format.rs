@@ -565,6 +565,33 @@ mod tests {
         );
     }
 
+    /// Pseudo-random patterns and inputs never panic (a poor man's fuzz run).
+    #[test]
+    fn random_patterns_and_inputs_do_not_panic() {
+        let alphabet: Vec<char> = "yMdHhmsSzZXEaGkKwWDFu'-: .0123456789+Zé日"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let len = next(12);
+            let pattern: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let len = next(20);
+            let text: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            if let Ok(f) = JavaDateFormat::new(&pattern) {
+                let _ = f.parse(&text);
+                let _ = f.format(next(1 << 20) as i64 * 1_000_003 - (1 << 40));
+                let _ = f.format(i64::MIN);
+                let _ = f.format(i64::MAX);
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_patterns() {
         assert_eq!(

@@ -264,6 +264,22 @@ mod tests {
     }
 
     #[test]
+    fn random_paths_do_not_panic() {
+        let alphabet: Vec<char> = "`.\\aé".chars().collect();
+        let mut seed: u64 = 0x1234_5678_9abc_def1;
+        for _ in 0..5000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 9) as usize;
+            let path: String = (0..len)
+                .map(|i| alphabet[((seed >> (i * 3)) % alphabet.len() as u64) as usize])
+                .collect();
+            let _ = parse_path_v2(&path);
+        }
+    }
+
+    #[test]
     fn schemaless_key() {
         let t = extract(Side::Key, "magic", false);
         let r = ConnectRecord {

@@ -506,6 +506,32 @@ mod tests {
         assert!(r.matches("ac") && !r.matches("ab"));
     }
 
+    /// Pseudo-random patterns and replacements never panic.
+    #[test]
+    fn random_patterns_do_not_panic() {
+        let alphabet: Vec<char> = r"()[]{}?*+\^$.|-&:<>=!pPQEuc0dwsk1,ab${}é"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..5000 {
+            let len = next(10);
+            let pattern: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            if let Ok(r) = JavaRegex::compile(&pattern) {
+                let len = next(6);
+                let repl: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+                if let Ok(rep) = Replacement::parse(&repl, &r) {
+                    let _ = rep.replace_if_matches(&r, "ab-é");
+                }
+            }
+        }
+    }
+
     #[test]
     fn rejects_what_rust_cannot_match() {
         for p in [r"a(?=b)", r"(?<!x)y", r"(a)\1", "a++", "a{2}+", "(?>a)"] {
