@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::util::apply_via_in_place;
-use super::util::non_empty_list;
+use super::util::{non_empty, non_empty_list};
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::record::ConnectRecord;
@@ -32,7 +32,7 @@ impl DropHeaders {
     pub(crate) fn new(props: &HashMap<String, String>) -> Result<Self, PluginConfigError> {
         let config = config_def().parse(props)?;
         Ok(DropHeaders {
-            headers: config.list("headers"),
+            headers: non_empty(&config, "headers")?,
         })
     }
 }
@@ -74,7 +74,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             e.message,
-            "Invalid value  for configuration headers: Empty list"
+            "Invalid value [] for configuration headers: Empty list"
         );
     }
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::util::apply_via_in_place;
 use super::util::{
-    copy_schema_basics, define_replace_null, map_get, map_remove, non_empty_list, require_map,
-    require_struct, struct_get, SchemaCache, Side,
+    copy_schema_basics, define_replace_null, map_get, map_remove, non_empty, non_empty_list,
+    require_map, require_struct, struct_get, SchemaCache, Side,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -62,8 +62,8 @@ impl HeaderFrom {
         props: &HashMap<String, String>,
     ) -> Result<Self, PluginConfigError> {
         let config = config_def().parse(props)?;
-        let fields = config.list("fields");
-        let headers = config.list("headers");
+        let fields = non_empty(&config, "fields")?;
+        let headers = non_empty(&config, "headers")?;
         if fields.len() != headers.len() {
             return Err(PluginConfigError::new(
                 "headers",

@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::util::apply_via_in_place;
 use super::util::{
-    define_replace_null, map_put, non_empty_list, require_map, require_struct, struct_take, Side,
+    define_replace_null, map_put, non_empty, non_empty_list, require_map, require_struct,
+    struct_take, Side,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -54,7 +55,7 @@ impl MaskField {
         props: &HashMap<String, String>,
     ) -> Result<Self, PluginConfigError> {
         let config = config_def().parse(props)?;
-        let mut fields = config.list("fields");
+        let mut fields = non_empty(&config, "fields")?;
         let mut seen = HashSet::new();
         fields.retain(|f| seen.insert(f.clone()));
         Ok(MaskField {

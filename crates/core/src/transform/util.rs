@@ -5,7 +5,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::config::{ConfigDef, ConfigType, Importance, Validator};
+use super::PluginConfigError;
+use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig, Validator};
 use crate::data::{Field, Schema, SchemaRef, SchemaType, Struct, Value};
 use crate::record::ConnectRecord;
 use crate::DataError;
@@ -270,18 +271,28 @@ pub(crate) fn define_replace_null(def: &mut ConfigDef) {
     .add();
 }
 
-/// Kafka's `NonEmptyListValidator`.
+/// Kafka's `NonEmptyListValidator`, as documentation; the check is
+/// [`non_empty`], which can print the list the way Kafka does (`[]`).
 pub(crate) fn non_empty_list() -> Validator {
     Validator::Custom {
-        check: |v| {
-            if v.trim().is_empty() {
-                Err("Empty list".to_string())
-            } else {
-                Ok(())
-            }
-        },
+        check: |_| Ok(()),
         describe: "non-empty list",
     }
+}
+
+/// A LIST key that must not be empty, failing like `NonEmptyListValidator`.
+pub(crate) fn non_empty(
+    config: &ParsedConfig,
+    key: &str,
+) -> Result<Vec<String>, PluginConfigError> {
+    let list = config.list(key);
+    if list.is_empty() {
+        return Err(PluginConfigError::new(
+            key,
+            format!("Invalid value [] for configuration {key}: Empty list"),
+        ));
+    }
+    Ok(list)
 }
 
 /// Java's `Double.toString`.

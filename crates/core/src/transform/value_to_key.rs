@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::util::apply_via_in_place;
 use super::util::{
-    define_replace_null, map_get, non_empty_list, require_map, require_struct, struct_get,
-    SchemaCache,
+    define_replace_null, map_get, non_empty, non_empty_list, require_map, require_struct,
+    struct_get, SchemaCache,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
@@ -42,7 +42,7 @@ impl ValueToKey {
     pub(crate) fn new(props: &HashMap<String, String>) -> Result<Self, PluginConfigError> {
         let config = config_def().parse(props)?;
         Ok(ValueToKey {
-            fields: config.list("fields"),
+            fields: non_empty(&config, "fields")?,
             replace_null: config.bool("replace.null.with.default"),
             cache: SchemaCache::default(),
         })
