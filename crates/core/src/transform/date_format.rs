@@ -386,15 +386,18 @@ fn parse_number(input: &[char], pos: &mut usize, width: Option<usize>) -> Option
 /// Matches the longest of the full names, then the three-letter
 /// abbreviations, ignoring case. Returns the index of the name.
 fn parse_name(input: &[char], pos: &mut usize, names: &[&str]) -> Option<usize> {
-    let rest: String = input[*pos..].iter().take(16).collect();
-    let rest_lower = rest.to_lowercase();
+    let rest = &input[*pos..];
+    let matches = |candidate: &str| {
+        candidate.chars().count() <= rest.len()
+            && candidate
+                .chars()
+                .zip(rest)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    };
     let mut best: Option<(usize, usize)> = None;
     for (i, name) in names.iter().enumerate() {
-        let lower = name.to_lowercase();
-        for candidate in [lower.as_str(), &lower[..lower.len().min(3)]] {
-            if rest_lower.starts_with(candidate)
-                && best.is_none_or(|(_, len)| candidate.len() > len)
-            {
+        for candidate in [*name, &name[..name.len().min(3)]] {
+            if matches(candidate) && best.is_none_or(|(_, len)| candidate.len() > len) {
                 best = Some((i, candidate.len()));
             }
         }
