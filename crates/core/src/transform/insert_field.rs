@@ -179,7 +179,14 @@ impl Transformation for InsertField {
         match schema {
             None => {
                 let mut map = require_map(value, PURPOSE)?;
-                map.reserve(5);
+                let added = [
+                    self.topic.is_some(),
+                    self.partition.is_some(),
+                    self.offset.is_some(),
+                    self.timestamp.is_some(),
+                    self.static_field.is_some(),
+                ];
+                map.reserve_exact(added.iter().filter(|a| **a).count());
                 if let Some(s) = &self.topic {
                     map_put(&mut map, &s.name, Value::String(record.topic.clone()));
                 }
@@ -202,7 +209,7 @@ impl Transformation for InsertField {
                 let updated = self.cache.get_or_build(&schema, |s| self.build_schema(s))?;
                 fill_defaults(&mut value, self.replace_null);
                 let mut values = std::mem::take(&mut value.values);
-                values.reserve(updated.fields.len().saturating_sub(values.len()));
+                values.reserve_exact(updated.fields.len().saturating_sub(values.len()));
                 if self.topic.is_some() {
                     values.push(Value::String(record.topic.clone()));
                 }

@@ -8,14 +8,19 @@
 //! atomic groups) is rejected when the transform is configured, never
 //! silently mis-matched at run time.
 
-use regex::Regex;
+use std::sync::Mutex;
+
+use regex::{CaptureLocations, Regex};
 
 /// A compiled Java regex: the pattern for `find`/`replaceFirst`, and the same
 /// pattern anchored on both ends for `Matcher.matches()`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct JavaRegex {
     find: Regex,
     full: Regex,
+    // Capture slots reused across records, so a match allocates nothing;
+    // when another thread holds them, a fresh set is used instead.
+    slots: Mutex<CaptureLocations>,
 }
 
 impl JavaRegex {
@@ -23,7 +28,8 @@ impl JavaRegex {
         let translated = translate(pattern)?;
         let find = Regex::new(&translated).map_err(|e| e.to_string())?;
         let full = Regex::new(&format!(r"\A(?:{translated})\z")).map_err(|e| e.to_string())?;
-        Ok(JavaRegex { find, full })
+        let slots = Mutex::new(find.capture_locations());
+        Ok(JavaRegex { find, full, slots })
     }
 
     /// `Matcher.matches()`: the whole input matches.
@@ -148,14 +154,39 @@ impl Replacement {
     /// RegexRouter does, with one search in the common case: when the first
     /// match spans the whole input, the input matches.
     pub(crate) fn replace_if_matches(&self, regex: &JavaRegex, input: &str) -> Option<String> {
-        let caps = regex.find_regex().captures(input)?;
-        let whole = caps.get(0)?;
-        if (whole.start() != 0 || whole.end() != input.len()) && !regex.matches(input) {
+        let mut fresh;
+        let mut guard = regex.slots.try_lock();
+        let locs = match guard.as_deref_mut() {
+            Ok(locs) => locs,
+            Err(_) => {
+                fresh = regex.find.capture_locations();
+                &mut fresh
+            }
+        };
+        let (start, end) = {
+            let m = regex.find.captures_read(locs, input)?;
+            (m.start(), m.end())
+        };
+        if (start != 0 || end != input.len()) && !regex.matches(input) {
             return None;
         }
-        Some(self.expand(&caps, input))
+        let mut out = String::with_capacity(input.len() + 16);
+        out.push_str(&input[..start]);
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Group(g) => {
+                    if let Some((a, b)) = locs.get(*g) {
+                        out.push_str(&input[a..b]);
+                    }
+                }
+            }
+        }
+        out.push_str(&input[end..]);
+        Some(out)
     }
 
+    #[cfg(test)]
     fn expand(&self, caps: &regex::Captures<'_>, input: &str) -> String {
         let Some(whole) = caps.get(0) else {
             return input.to_string();

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::util::apply_via_in_place;
 use super::util::{
-    define_replace_null, map_put, non_empty, non_empty_list, require_map, require_struct,
-    struct_take, Side,
+    define_replace_null, fill_defaults, map_put, non_empty, non_empty_list, require_map,
+    require_struct, Side,
 };
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -208,16 +208,14 @@ impl Transformation for MaskField {
             }
             Some(_) => {
                 let mut s = require_struct(value, PURPOSE)?;
+                fill_defaults(&mut s, self.replace_null);
                 let struct_schema = s.schema.clone();
-                for field in &struct_schema.fields {
-                    let v = struct_take(&mut s, field, self.replace_null);
-                    let v = if self.fields.contains(&field.name) {
-                        self.masked(v, Some(&field.schema))?
-                    } else {
-                        v
+                for name in &self.fields {
+                    let Some(field) = struct_schema.field_named(name) else {
+                        continue;
                     };
                     if let Some(slot) = s.values.get_mut(field.index) {
-                        *slot = v;
+                        *slot = self.masked(std::mem::take(slot), Some(&field.schema))?;
                     }
                 }
                 Value::Struct(s)

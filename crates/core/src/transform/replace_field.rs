@@ -159,14 +159,20 @@ impl Transformation for ReplaceField {
         match schema {
             None => {
                 let mut map = require_map(value, PURPOSE)?;
-                map.retain(|(k, _)| k.as_str().is_none_or(|name| self.filter(name)));
-                for (k, _) in map.iter_mut() {
-                    if let Value::String(name) = k {
-                        if let Some((_, to)) = self.renames.iter().find(|(from, _)| from == name) {
-                            *name = to.clone();
-                        }
+                // One pass: drop filtered fields, rename the rest in place.
+                map.retain_mut(|(k, _)| {
+                    let Value::String(name) = k else {
+                        return true;
+                    };
+                    if !self.filter(name) {
+                        return false;
                     }
-                }
+                    if let Some((_, to)) = self.renames.iter().find(|(from, _)| from == name) {
+                        name.clear();
+                        name.push_str(to);
+                    }
+                    true
+                });
                 self.side.set(record, None, Value::Map(map));
             }
             Some(schema) => {
