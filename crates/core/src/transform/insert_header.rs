@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::date_format::JavaDateFormat;
 use super::util::apply_via_in_place;
 use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance, Validator};
@@ -59,48 +60,126 @@ impl InsertHeader {
     }
 }
 
-/// `Values.parseString` for the scalar cases: booleans, integers (as the
-/// narrowest type that holds them) and floating point numbers get their
-/// inferred schema; anything else stays a string.
+/// `Values.parseString` for scalar literals: `true`/`false`, numbers (the
+/// narrowest integer type that holds them exactly, else FLOAT64), ISO-8601
+/// dates, times and timestamps as Connect logical types, and anything else
+/// as the original string. Array and map literals (`[1,2]`, `{a=1}`) stay
+/// strings.
 pub(crate) fn parse_literal(literal: &str) -> (Option<SchemaRef>, Value) {
+    let typed = |schema: Schema, v| (Some(schema.build()), v);
+    let string = || {
+        typed(
+            Schema::new(SchemaType::String),
+            Value::String(literal.to_string()),
+        )
+    };
     let t = literal.trim();
-    let typed = |kind, v| (Some(Schema::new(kind).build()), v);
-    if t.eq_ignore_ascii_case("true") {
-        return typed(SchemaType::Boolean, Value::Boolean(true));
+    match t {
+        "" => return string(),
+        "true" => return typed(Schema::new(SchemaType::Boolean), Value::Boolean(true)),
+        "false" => return typed(Schema::new(SchemaType::Boolean), Value::Boolean(false)),
+        _ => {}
     }
-    if t.eq_ignore_ascii_case("false") {
-        return typed(SchemaType::Boolean, Value::Boolean(false));
-    }
-    if t.is_empty() {
-        return typed(SchemaType::String, Value::String(literal.to_string()));
-    }
-    if let Ok(n) = t.parse::<i64>() {
-        return if let Ok(v) = i8::try_from(n) {
-            typed(SchemaType::Int8, Value::Int8(v))
-        } else if let Ok(v) = i16::try_from(n) {
-            typed(SchemaType::Int16, Value::Int16(v))
-        } else if let Ok(v) = i32::try_from(n) {
-            typed(SchemaType::Int32, Value::Int32(v))
-        } else {
-            typed(SchemaType::Int64, Value::Int64(n))
-        };
-    }
-    let numeric = t
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
-    if numeric {
-        if let Ok(d) = t.parse::<f64>() {
-            // Like Values.parseString: FLOAT32 whenever the number is finite
-            // as a float, even if that loses precision.
-            let f = d as f32;
-            return if f.is_finite() {
-                typed(SchemaType::Float32, Value::Float32(f))
-            } else {
-                typed(SchemaType::Float64, Value::Float64(d))
+    let first = t.chars().next().unwrap_or(' ');
+    if first.is_ascii_digit() || first == '+' || first == '-' {
+        if let Some(number) = parse_big_decimal(t) {
+            return match number {
+                Number::Int(n) => {
+                    if let Ok(v) = i8::try_from(n) {
+                        typed(Schema::new(SchemaType::Int8), Value::Int8(v))
+                    } else if let Ok(v) = i16::try_from(n) {
+                        typed(Schema::new(SchemaType::Int16), Value::Int16(v))
+                    } else if let Ok(v) = i32::try_from(n) {
+                        typed(Schema::new(SchemaType::Int32), Value::Int32(v))
+                    } else {
+                        typed(Schema::new(SchemaType::Int64), Value::Int64(n))
+                    }
+                }
+                Number::Float(d) if d.is_finite() => {
+                    typed(Schema::new(SchemaType::Float64), Value::Float64(d))
+                }
+                Number::Float(_) => string(),
             };
         }
     }
-    typed(SchemaType::String, Value::String(literal.to_string()))
+    if first.is_ascii_digit() {
+        let parsed = |pattern: &str| JavaDateFormat::new(pattern).ok()?.parse(t);
+        match t.chars().count() {
+            10 => {
+                if let Some(ms) = parsed("yyyy-MM-dd") {
+                    let days = ms.div_euclid(86_400_000);
+                    if let Ok(days) = i32::try_from(days) {
+                        return typed(Schema::date(), Value::Int32(days));
+                    }
+                }
+            }
+            13 => {
+                if let Some(ms) = parsed("HH:mm:ss.SSS'Z'") {
+                    if let Ok(ms) = i32::try_from(ms) {
+                        return typed(Schema::time(), Value::Int32(ms));
+                    }
+                }
+            }
+            24 => {
+                if let Some(ms) = parsed("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'") {
+                    return typed(Schema::timestamp(), Value::Int64(ms));
+                }
+            }
+            _ => {}
+        }
+    }
+    string()
+}
+
+enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+/// `new BigDecimal(text)`: `[+-]digits[.digits][e[+-]digits]`. Integral
+/// values that fit a long (`longValueExact`) are integers, e.g. `1.0` or
+/// `1e3`; the rest are doubles.
+fn parse_big_decimal(t: &str) -> Option<Number> {
+    let (mantissa, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().ok()?),
+        None => (t, 0),
+    };
+    let unsigned = mantissa.strip_prefix(['+', '-']).unwrap_or(mantissa);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let negative = mantissa.starts_with('-');
+    // Digits that survive the exponent shift must all be zero after the point.
+    let digits = format!("{int}{frac}");
+    let point = i64::try_from(int.len()).ok()? + i64::from(exp);
+    let integral = digits
+        .bytes()
+        .enumerate()
+        .all(|(i, b)| (i as i64) < point || b == b'0');
+    if integral && point <= 19 {
+        let whole: String = if point <= 0 {
+            "0".to_string()
+        } else if point as usize <= digits.len() {
+            digits[..point as usize].to_string()
+        } else {
+            format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+        };
+        let whole = whole.trim_start_matches('0');
+        let magnitude: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let signed = if negative { -magnitude } else { magnitude };
+        if let Ok(n) = i64::try_from(signed) {
+            return Some(Number::Int(n));
+        }
+    }
+    t.parse::<f64>().ok().map(Number::Float)
 }
 
 impl Transformation for InsertHeader {
@@ -129,7 +208,33 @@ mod tests {
         let h = out.headers.last_with_name("h").unwrap();
         assert_eq!(h.value, Value::Int8(42));
         assert_eq!(parse_literal("hello world").1, Value::string("hello world"));
-        assert_eq!(parse_literal("1.5").1, Value::Float32(1.5));
+    }
+
+    #[test]
+    fn literals_are_typed_like_values_parse_string() {
+        assert_eq!(parse_literal("1.5").1, Value::Float64(1.5));
+        assert_eq!(parse_literal("1.0").1, Value::Int8(1));
+        assert_eq!(parse_literal("1e3").1, Value::Int16(1000));
+        assert_eq!(parse_literal("-40000").1, Value::Int32(-40000));
+        assert_eq!(parse_literal("9999999999").1, Value::Int64(9_999_999_999));
+        assert_eq!(
+            parse_literal("99999999999999999999").1,
+            Value::Float64(1e20)
+        );
+        assert_eq!(parse_literal("true").1, Value::Boolean(true));
+        assert_eq!(parse_literal("1970-01-02").1, Value::Int32(1));
+        assert_eq!(parse_literal("00:00:01.000Z").1, Value::Int32(1000));
+        assert_eq!(
+            parse_literal("1970-01-01T00:00:01.000Z").1,
+            Value::Int64(1000)
+        );
+        assert_eq!(parse_literal("12-ab").1, Value::string("12-ab"));
+        assert_eq!(parse_literal("").1, Value::string(""));
+        assert_eq!(parse_literal("+").1, Value::string("+"));
+        assert_eq!(
+            parse_literal("1e99999999999").1,
+            Value::string("1e99999999999")
+        );
     }
 
     #[test]
