@@ -329,7 +329,6 @@ pub(crate) fn cast_value(
         }
         _ => {}
     }
-    let text;
     let num = match &value {
         Value::Int8(v) => Num::Int(i64::from(*v)),
         Value::Int16(v) => Num::Int(i64::from(*v)),
@@ -344,10 +343,7 @@ pub(crate) fn cast_value(
                 _ => cast_number(Num::Int(i64::from(*b)), target)?,
             })
         }
-        Value::String(s) => {
-            text = s;
-            return cast_string(text, target);
-        }
+        Value::String(s) => return cast_string(s, target),
         Value::Bytes(b) if target == SchemaType::String => {
             return Ok(Value::String(
                 base64::engine::general_purpose::STANDARD.encode(b),

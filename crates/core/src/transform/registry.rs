@@ -286,6 +286,42 @@ mod tests {
     }
 
     #[test]
+    fn validate_reports_errors_on_connector_keys() {
+        let config: Props = [
+            ("transforms", "route,cast"),
+            ("transforms.route.type", "RegexRouter"),
+            ("transforms.route.regex", "(a)\\1"),
+            ("transforms.route.replacement", "x"),
+            (
+                "transforms.cast.type",
+                "org.apache.kafka.connect.transforms.Cast$Value",
+            ),
+            ("transforms.cast.spec", "int8"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let values = super::super::validate(&config);
+        let regex = values
+            .iter()
+            .find(|v| v.name == "transforms.route.regex")
+            .unwrap();
+        assert!(
+            regex.errors[0].contains("backreference"),
+            "{:?}",
+            regex.errors
+        );
+        let cast = values
+            .iter()
+            .find(|v| v.name == "transforms.cast.type")
+            .unwrap();
+        assert!(cast.errors.is_empty());
+        let def = super::super::plugin_config_def("Cast$Value").unwrap();
+        let names: Vec<&str> = def.keys().iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(names, ["spec", "replace.null.with.default"]);
+    }
+
+    #[test]
     fn simple_names_resolve() {
         let props = HashMap::from([
             ("regex".to_string(), "(.*)".to_string()),
