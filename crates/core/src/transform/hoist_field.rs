@@ -9,7 +9,7 @@ use super::{PluginConfigError, Transformation};
 use crate::config::{ConfigDef, ConfigType, Importance};
 use crate::data::{Schema, SchemaType, Struct, Value};
 use crate::record::ConnectRecord;
-use crate::ConnectError;
+use crate::{ConnectError, DataError};
 
 pub(crate) fn config_def() -> ConfigDef {
     let mut def = ConfigDef::new();
@@ -56,6 +56,15 @@ impl Transformation for HoistField {
                 self.side.set(record, None, map);
             }
             Some(schema) => {
+                // Struct.put validates the value against the field schema.
+                if value.is_null() && !schema.optional && schema.default.is_none() {
+                    return Err(DataError::new(format!(
+                        "Invalid value: null used for required field: \"{}\", schema type: {}",
+                        self.field,
+                        schema.kind.upper_name()
+                    ))
+                    .into());
+                }
                 let updated = self.cache.get_or_build(&schema, |_| {
                     Ok::<_, ConnectError>(
                         Schema::new(SchemaType::Struct).field(self.field.clone(), schema.clone()),
@@ -95,6 +104,19 @@ mod tests {
         assert_eq!(
             out.key,
             Value::Map(vec![(Value::string("magic"), Value::Int32(42))])
+        );
+    }
+
+    #[test]
+    fn null_for_a_required_schema_fails_like_struct_put() {
+        let r = ConnectRecord {
+            key_schema: Some(schemas::int32()),
+            key: Value::Null,
+            ..Default::default()
+        };
+        assert_eq!(
+            hoist().apply(r).unwrap_err().to_string(),
+            "Invalid value: null used for required field: \"magic\", schema type: INT32"
         );
     }
 
