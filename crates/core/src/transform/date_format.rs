@@ -206,6 +206,11 @@ impl JavaDateFormat {
                 }
                 Token::Field { letter, count } => (*letter, *count),
             };
+            // SimpleDateFormat.subParse skips spaces and tabs before a field,
+            // which is what makes "MMM d" read syslog's "Mar  4".
+            while matches!(input.get(pos), Some(' ' | '\t')) {
+                pos += 1;
+            }
             // A numeric field directly followed by another numeric field is
             // read with its pattern width ("yyyyMMdd"), otherwise greedily.
             let abutting = matches!(self.tokens.get(idx + 1), Some(Token::Field { letter: l, count: c }) if is_numeric(*l, *c));
@@ -565,6 +570,11 @@ mod tests {
         assert_eq!(
             f("dd MMM yyyy").parse("14 mar 2017"),
             f("yyyy-MM-dd").parse("2017-03-14")
+        );
+        // RFC 3164 syslog pads single-digit days with a space.
+        assert_eq!(
+            f("MMM d HH:mm:ss").parse("Mar  4 15:09:26"),
+            f("yyyy-MM-dd HH:mm:ss").parse("1970-03-04 15:09:26")
         );
     }
 
