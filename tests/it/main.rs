@@ -2,6 +2,8 @@
 //! `scripts/test` / `.ci/run`) and the `rampart` binary. One test binary,
 //! as linking is the tax on two cores.
 
+#![allow(clippy::unwrap_used)]
+
 mod file_pipeline;
 mod readme;
 mod rest_inprocess;

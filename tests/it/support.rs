@@ -115,6 +115,12 @@ impl WorkerProcess {
         }
     }
 
+    /// The process id (the benchmark reads its RSS).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

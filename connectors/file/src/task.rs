@@ -85,43 +85,51 @@ impl FileStreamSourceTask {
 
     fn read_lines(&mut self) -> ConnectResult<Vec<SourceRecord>> {
         let mut records = Vec::new();
+        let partition = self.partition();
+        // Lines are cut from the front of `buffer` by advancing `consumed`;
+        // the bytes are removed once per read, not once per line.
+        let mut consumed = 0;
         loop {
             while records.len() < self.batch_size {
-                let Some(nl) = self.buffer.iter().position(|b| *b == b'\n') else {
+                let rest = &self.buffer[consumed..];
+                let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
                     break;
                 };
-                let line_end = if nl > 0 && self.buffer[nl - 1] == b'\r' {
+                let line_end = if nl > 0 && rest[nl - 1] == b'\r' {
                     nl - 1
                 } else {
                     nl
                 };
-                let line = String::from_utf8_lossy(&self.buffer[..line_end]).into_owned();
+                let line = String::from_utf8_lossy(&rest[..line_end]).into_owned();
+                consumed += nl + 1;
                 self.position += nl as u64 + 1;
-                self.buffer.drain(..=nl);
                 let mut offset = SourceMap::new();
                 offset.insert("position".into(), Json::from(self.position));
                 records.push(SourceRecord::source(
-                    self.partition(),
+                    partition.clone(),
                     offset,
                     self.topic.clone(),
                     Some(schemas::string()),
                     Value::String(line),
                 ));
             }
+            self.buffer.drain(..consumed);
+            consumed = 0;
             if records.len() >= self.batch_size {
                 return Ok(records);
             }
             let Some(file) = self.file.as_mut() else {
                 return Ok(records);
             };
-            let mut chunk = vec![0u8; READ_CHUNK];
-            let n = file.read(&mut chunk).map_err(|e| {
-                ConnectError::connect(format!("Error while reading from file: {e}"))
-            })?;
+            let len = self.buffer.len();
+            self.buffer.resize(len + READ_CHUNK, 0);
+            let read = file.read(&mut self.buffer[len..]);
+            let n = *read.as_ref().unwrap_or(&0);
+            self.buffer.truncate(len + n);
+            read.map_err(|e| ConnectError::connect(format!("Error while reading from file: {e}")))?;
             if n == 0 {
                 return Ok(records);
             }
-            self.buffer.extend_from_slice(&chunk[..n]);
         }
     }
 }

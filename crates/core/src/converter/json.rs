@@ -735,9 +735,11 @@ mod tests {
 
     #[test]
     fn numeric_decimal_format_writes_numbers() {
-        let mut cfg = JsonConverterConfig::default();
-        cfg.decimal_format = DecimalFormat::Numeric;
-        cfg.schemas_enable = false;
+        let cfg = JsonConverterConfig {
+            decimal_format: DecimalFormat::Numeric,
+            schemas_enable: false,
+            ..Default::default()
+        };
         let c = JsonConverter::new(cfg, false);
         let schema = Schema::decimal(2).build();
         let out = c

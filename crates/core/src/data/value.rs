@@ -303,7 +303,7 @@ impl std::fmt::Display for Value {
                 f.write_str("Struct{")?;
                 let mut first = true;
                 for field in &s.schema.fields {
-                    let v = &s.values[field.index];
+                    let v = s.values.get(field.index).unwrap_or(&Value::Null);
                     if v.is_null() {
                         continue;
                     }
@@ -325,5 +325,24 @@ fn write_java_float(f: &mut std::fmt::Formatter<'_>, v: f64) -> std::fmt::Result
         write!(f, "{v:.1}")
     } else {
         write!(f, "{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::schemas;
+
+    #[test]
+    fn display_of_a_short_struct_does_not_panic() {
+        let schema = Schema::new(SchemaType::Struct)
+            .field("a", schemas::string())
+            .field("b", schemas::string())
+            .build();
+        let s = Struct {
+            schema,
+            values: vec![Value::string("x")],
+        };
+        assert_eq!(Value::Struct(s).to_string(), "Struct{a=x}");
     }
 }

@@ -168,9 +168,18 @@ impl TransformationChain {
             let predicate = match props.get("predicate").filter(|p| !p.trim().is_empty()) {
                 None => None,
                 Some(name) => {
-                    let negate = props
-                        .get("negate")
-                        .is_some_and(|n| n.trim().eq_ignore_ascii_case("true"));
+                    let negate = match props.get("negate").map(|n| n.trim()) {
+                        None => false,
+                        Some(n) if n.eq_ignore_ascii_case("true") => true,
+                        Some(n) if n.eq_ignore_ascii_case("false") => false,
+                        Some(n) => {
+                            errors.push(err(
+                                format!("{prefix}negate"),
+                                format!("Invalid value {n} for configuration {prefix}negate: Expected value to be either true or false"),
+                            ));
+                            continue;
+                        }
+                    };
                     match predicates.remove(name.trim()) {
                         Some(p) => Some((p, negate)),
                         None => {
@@ -332,4 +341,39 @@ pub fn validate(config: &HashMap<String, String>) -> Vec<ConfigValue> {
 /// `/connector-plugins/{p}/config`.
 pub fn plugin_config_def(class: &str) -> Option<ConfigDef> {
     registry::config_def(class)
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use std::collections::HashMap;
+
+    use super::TransformationChain;
+
+    #[test]
+    fn invalid_negate_is_reported_on_its_key() {
+        let config: HashMap<String, String> = [
+            ("transforms", "drop"),
+            (
+                "transforms.drop.type",
+                "org.apache.kafka.connect.transforms.Filter",
+            ),
+            ("transforms.drop.predicate", "tomb"),
+            ("transforms.drop.negate", "maybe"),
+            ("predicates", "tomb"),
+            (
+                "predicates.tomb.type",
+                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
+            ),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let errors = TransformationChain::from_config(&config).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].key, "transforms.drop.negate");
+        assert_eq!(
+            errors[0].message,
+            "Invalid value maybe for configuration transforms.drop.negate: Expected value to be either true or false"
+        );
+    }
 }

@@ -10,12 +10,11 @@ use rampart_core::{ConnectError, DataError};
 
 use crate::worker_config::WorkerConfig;
 
+/// Serialised headers: key and optional value bytes, in order.
+pub type RawHeaders = Vec<(String, Option<Vec<u8>>)>;
+
 /// Serialised key, value and headers of a record.
-pub type Serialized = (
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    Vec<(String, Option<Vec<u8>>)>,
-);
+pub type Serialized = (Option<Vec<u8>>, Option<Vec<u8>>, RawHeaders);
 
 /// The converters of one task.
 #[derive(Debug)]
@@ -90,7 +89,7 @@ impl Converters {
         &self,
         topic: &str,
         headers: &Headers,
-    ) -> Result<Vec<(String, Option<Vec<u8>>)>, DataError> {
+    ) -> Result<RawHeaders, DataError> {
         headers
             .iter()
             .map(|h| {

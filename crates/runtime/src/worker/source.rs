@@ -152,27 +152,29 @@ impl SourceTaskRunner {
 
     async fn send(
         &mut self,
-        record: SourceRecord,
+        mut record: SourceRecord,
         ack_tx: &mpsc::Sender<Ack>,
     ) -> ConnectResult<()> {
-        let position = match (&record.source_partition, &record.source_offset) {
-            (Some(p), Some(o)) => Some((p.clone(), o.clone())),
+        // The source position travels beside the record, not through the
+        // transforms: it is the framework's, whatever they do to the record.
+        let position = match (record.source_partition.take(), record.source_offset.take()) {
+            (Some(p), Some(o)) => Some((p, o)),
             _ => None,
         };
-        let raw_for_errors = || RawRecord {
-            topic: record.topic.clone(),
-            partition: record.partition.unwrap_or(-1),
+        let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
+        let raw = move || RawRecord {
+            topic,
+            partition,
             offset: -1,
             ..Default::default()
         };
-        let raw = raw_for_errors();
         let transformed = match self.shared.transforms.apply(record) {
             Ok(Some(r)) => r,
             Ok(None) => return send_ack(ack_tx, Ack::Done { position }).await,
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::Transformation, e, Some(&raw))
+                    .handle(Stage::Transformation, e, Some(&raw()))
                     .await?;
                 return send_ack(ack_tx, Ack::Done { position }).await;
             }
@@ -182,7 +184,7 @@ impl SourceTaskRunner {
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::ValueConverter, ConnectError::Data(e), Some(&raw))
+                    .handle(Stage::ValueConverter, ConnectError::Data(e), Some(&raw()))
                     .await?;
                 return send_ack(ack_tx, Ack::Done { position }).await;
             }
@@ -258,6 +260,9 @@ async fn acknowledge(
     fail: oneshot::Sender<ConnectError>,
     shared: TaskShared,
 ) {
+    // Most sources have few partitions: remember the last one's key rather
+    // than serialising the partition map for every record.
+    let mut last_key: Option<(SourceMap, String)> = None;
     while let Some(ack) = rx.recv().await {
         let position = match ack {
             Ack::Done { position } => position,
@@ -283,8 +288,16 @@ async fn acknowledge(
             },
         };
         if let Some((p, o)) = position {
+            let key = match &last_key {
+                Some((lp, k)) if *lp == p => k.clone(),
+                _ => {
+                    let k = position_key(&p);
+                    last_key = Some((p.clone(), k.clone()));
+                    k
+                }
+            };
             if let Ok(mut c) = committable.lock() {
-                c.insert(position_key(&p), (p, o));
+                c.insert(key, (p, o));
             }
         }
     }
