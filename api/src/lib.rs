@@ -65,6 +65,7 @@ pub fn router(state: AppState, options: &RestOptions) -> Router {
     let mut r = Router::new()
         .route("/", get(root::server_info))
         .route("/health", get(root::health))
+        .route("/metrics", get(root::metrics))
         .route("/connectors", get(c::list).post(c::create))
         .route("/connectors/{name}", get(c::get).delete(c::delete))
         .route(

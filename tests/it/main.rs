@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod errors_dlq;
 mod file_pipeline;
 mod readme;
 mod rest_inprocess;

@@ -594,6 +594,41 @@ async fn invalid_configs_are_400_with_kafkas_message() {
     );
     let (code, body) = api.call("POST", "/connectors", Some(json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "topic": "t", "key.converter": "com.example.Avro"}}))).await;
     assert_eq!(code, 400, "{body}");
+    let bad_transform = json!({"connector.class": "FileStreamSource", "topic": "t", "transforms": "route", "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter", "transforms.route.regex": "(?<=x)y", "transforms.route.replacement": "z"});
+    let (code, body) = api
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "bad", "config": bad_transform})),
+        )
+        .await;
+    assert_eq!(code, 400, "{body}");
+    let mut named = bad_transform.clone();
+    named["name"] = json!("bad");
+    let (code, infos) = api
+        .call(
+            "PUT",
+            "/connector-plugins/FileStreamSource/config/validate",
+            Some(named),
+        )
+        .await;
+    assert_eq!(
+        (code.as_u16(), infos["error_count"].clone()),
+        (200, json!(1))
+    );
+    let regex = infos["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == "transforms.route.regex")
+        .expect("error on the regex key");
+    assert_eq!(
+        regex["value"]["errors"].as_array().unwrap().len(),
+        1,
+        "{regex}"
+    );
+    let (code, body) = api.call("POST", "/connectors", Some(json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "topic": "t", "transforms": "x", "transforms.x.type": "com.example.Nope"}}))).await;
+    assert_eq!(code, 400, "{body}");
     let (code, _) = api.call("POST", "/connectors", Some(json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "topic": ["t"]}}))).await;
     assert_eq!(
         code, 500,

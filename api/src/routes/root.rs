@@ -35,3 +35,14 @@ pub(crate) async fn health(State(s): State<AppState>) -> Response {
             .into_response(),
     }
 }
+
+pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        s.herder.metrics().await,
+    )
+        .into_response()
+}

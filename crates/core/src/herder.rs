@@ -349,4 +349,7 @@ pub trait Herder: Send + Sync {
     fn plugin_config(&self, plugin: &str) -> ConnectResult<Vec<ConfigKeyInfo>>;
     /// `PUT /connector-plugins/{p}/config/validate` (and create-time checks).
     async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos>;
+    /// `GET /metrics`: worker and task metrics in Prometheus text format,
+    /// under Kafka Connect's metric names. Not part of Kafka's REST API.
+    async fn metrics(&self) -> String;
 }

@@ -68,6 +68,7 @@ pub trait Predicate: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 struct Stage {
     alias: String,
+    class: String,
     transform: Box<dyn Transformation>,
     predicate: Option<(Box<dyn Predicate>, bool)>,
 }
@@ -210,6 +211,7 @@ impl TransformationChain {
             match registry::build_transformation(class, &props) {
                 Ok(transform) => stages.push(Stage {
                     alias,
+                    class: class.trim().to_string(),
                     transform,
                     predicate,
                 }),
@@ -235,19 +237,44 @@ impl TransformationChain {
 
     /// Applies every transform in order; `Ok(None)` means a transform
     /// dropped the record.
-    pub fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+    pub fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>, ConnectError> {
+        self.apply_traced(record).map_err(|e| e.error)
+    }
+
+    /// Like [`apply`](Self::apply), but a failure names the transform class
+    /// that failed, for the dead-letter queue's context headers.
+    pub fn apply_traced(
+        &self,
+        mut record: ConnectRecord,
+    ) -> Result<Option<ConnectRecord>, TransformError> {
         for stage in &self.stages {
             if let Some((predicate, negate)) = &stage.predicate {
                 if predicate.test(&record) == *negate {
                     continue;
                 }
             }
-            if !stage.transform.apply_in_place(&mut record)? {
-                return Ok(None);
+            match stage.transform.apply_in_place(&mut record) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(error) => {
+                    return Err(TransformError {
+                        class: stage.class.clone(),
+                        error,
+                    })
+                }
             }
         }
         Ok(Some(record))
     }
+}
+
+/// A transform failed on a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformError {
+    /// The class of the transform that failed.
+    pub class: String,
+    /// The failure.
+    pub error: ConnectError,
 }
 
 /// An error building one transform or predicate: the key (relative to the

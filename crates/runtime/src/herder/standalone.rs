@@ -575,6 +575,10 @@ impl Herder for StandaloneHerder {
         Err(ConnectError::NotFound(format!("Unknown plugin {plugin}.")))
     }
 
+    async fn metrics(&self) -> String {
+        self.worker.metrics.render(self.configs.snapshot().len())
+    }
+
     async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos> {
         let resolved = self.resolve(config);
         validate(&self.worker.plugins, config, &resolved)

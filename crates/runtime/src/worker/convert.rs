@@ -19,6 +19,8 @@ pub type Serialized = (Option<Vec<u8>>, Option<Vec<u8>>, RawHeaders);
 /// The converters of one task.
 #[derive(Debug)]
 pub struct Converters {
+    /// Class names of the key, value and header converters, for error context.
+    pub classes: [String; 3],
     /// Key converter.
     pub key: Box<dyn Converter>,
     /// Value converter.
@@ -66,6 +68,11 @@ impl Converters {
             "org.apache.kafka.connect.storage.SimpleHeaderConverter",
         );
         Ok(Converters {
+            classes: [
+                kc.trim().to_string(),
+                vc.trim().to_string(),
+                hc.trim().to_string(),
+            ],
             key: converter_for(&kc, &ks, true).map_err(ConnectError::connect)?,
             value: converter_for(&vc, &vs, false).map_err(ConnectError::connect)?,
             header: header_converter_for(&hc, &hs).map_err(ConnectError::connect)?,

@@ -1,9 +1,8 @@
 //! Error tolerance and the dead-letter queue (KIP-298): what happens to a
 //! record whose conversion, transformation or delivery failed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rampart_core::config::ParsedConfig;
@@ -11,11 +10,18 @@ use rampart_core::connector::ErrantRecordReporter;
 use rampart_core::herder::ConnectorTaskId;
 use rampart_core::record::SinkRecord;
 use rampart_core::{ConnectError, ConnectResult};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tracing::{error, warn};
+use rdkafka::types::RDKafkaErrorCode;
+use tracing::{error, info, warn};
 
 use super::convert::Converters;
+use super::metrics::TaskMetrics;
+
+/// Kafka's first retry delay (`RetryWithToleranceOperator.RETRIES_DELAY_MIN_MS`).
+const RETRY_DELAY_MIN: Duration = Duration::from_millis(300);
 
 /// The stage at which an error happened (`Stage` in Kafka).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,23 +56,6 @@ impl Stage {
     }
 }
 
-/// The `task-error-metrics` counters.
-#[derive(Debug, Default)]
-pub struct ErrorMetrics {
-    /// total-record-errors
-    pub record_errors: AtomicU64,
-    /// total-record-failures
-    pub record_failures: AtomicU64,
-    /// total-records-skipped
-    pub records_skipped: AtomicU64,
-    /// total-errors-logged
-    pub errors_logged: AtomicU64,
-    /// deadletterqueue-produce-requests
-    pub dlq_produce_requests: AtomicU64,
-    /// deadletterqueue-produce-failures
-    pub dlq_produce_failures: AtomicU64,
-}
-
 /// The raw bytes of a consumed record, kept for the dead-letter queue.
 #[derive(Debug, Clone, Default)]
 pub struct RawRecord {
@@ -90,11 +79,14 @@ pub struct ErrorHandler {
     tolerate_all: bool,
     log_enable: bool,
     log_messages: bool,
+    retry_timeout: Option<Duration>,
+    retry_delay_max: Duration,
     dlq_topic: Option<String>,
+    dlq_replication: i32,
     context_headers: bool,
     dlq: Option<FutureProducer>,
     /// Counters.
-    pub metrics: Arc<ErrorMetrics>,
+    pub metrics: Arc<TaskMetrics>,
 }
 
 impl std::fmt::Debug for ErrorHandler {
@@ -105,23 +97,57 @@ impl std::fmt::Debug for ErrorHandler {
     }
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn lossy(bytes: Option<&[u8]>) -> String {
+    bytes.map_or_else(
+        || "null".to_string(),
+        |b| String::from_utf8_lossy(b).into_owned(),
+    )
+}
+
 impl ErrorHandler {
     /// Builds the handler from a parsed connector config. `dlq` is the
     /// producer for the dead-letter queue, when one is configured.
-    pub fn new(task: ConnectorTaskId, config: &ParsedConfig, dlq: Option<FutureProducer>) -> Self {
+    pub fn new(
+        task: ConnectorTaskId,
+        config: &ParsedConfig,
+        dlq: Option<FutureProducer>,
+        metrics: Arc<TaskMetrics>,
+    ) -> Self {
         let dlq_topic = config
             .string("errors.deadletterqueue.topic.name")
+            .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_string);
+        let retry_timeout = match config.long("errors.retry.timeout").unwrap_or(0) {
+            -1 => None,
+            ms => Some(Duration::from_millis(ms.max(0) as u64)),
+        };
         ErrorHandler {
             task,
             tolerate_all: config.string("errors.tolerance") == Some("all"),
             log_enable: config.bool("errors.log.enable"),
             log_messages: config.bool("errors.log.include.messages"),
+            retry_timeout,
+            retry_delay_max: Duration::from_millis(
+                config
+                    .long("errors.retry.delay.max.ms")
+                    .unwrap_or(60_000)
+                    .max(0) as u64,
+            ),
             dlq: if dlq_topic.is_some() { dlq } else { None },
             dlq_topic,
+            dlq_replication: config
+                .long("errors.deadletterqueue.topic.replication.factor")
+                .unwrap_or(3) as i32,
             context_headers: config.bool("errors.deadletterqueue.context.headers.enable"),
-            metrics: Arc::default(),
+            metrics,
         }
     }
 
@@ -130,42 +156,112 @@ impl ErrorHandler {
         self.dlq_topic.as_deref()
     }
 
+    /// Creates the dead-letter-queue topic if it does not exist, with
+    /// `errors.deadletterqueue.topic.replication.factor` and one partition,
+    /// as Kafka's `DeadLetterQueueReporter` does.
+    pub async fn create_dlq_topic(
+        &self,
+        admin: &AdminClient<DefaultClientContext>,
+    ) -> ConnectResult<()> {
+        let Some(topic) = &self.dlq_topic else {
+            return Ok(());
+        };
+        let replication = if self.dlq_replication < 1 {
+            TopicReplication::Fixed(-1)
+        } else {
+            TopicReplication::Fixed(self.dlq_replication)
+        };
+        let new = NewTopic::new(topic, 1, replication);
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        let fail = |e: String| {
+            ConnectError::connect(format!(
+                "Could not initialize dead letter queue with topic={topic}: {e}"
+            ))
+        };
+        for r in admin
+            .create_topics([&new], &opts)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+        {
+            match r {
+                Ok(_) => info!(topic = %topic, "created dead letter queue topic"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((_, code)) => return Err(fail(code.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs an operation, retrying retriable failures with exponential
+    /// backoff for up to `errors.retry.timeout` (`-1`: forever), with delays
+    /// capped at `errors.retry.delay.max.ms`.
+    pub async fn retry<T>(&self, mut op: impl FnMut() -> ConnectResult<T>) -> ConnectResult<T> {
+        let start = Instant::now();
+        let mut delay = RETRY_DELAY_MIN;
+        loop {
+            match op() {
+                Err(e) if e.is_retriable() => {
+                    let elapsed = start.elapsed();
+                    let out_of_time = self.retry_timeout.is_some_and(|t| elapsed + delay > t);
+                    if out_of_time {
+                        return Err(e);
+                    }
+                    TaskMetrics::add(&self.metrics.retries, 1);
+                    warn!(task = %self.task, error = %e, delay_ms = delay.as_millis() as u64, "retriable error; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.retry_delay_max.max(RETRY_DELAY_MIN));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Handles a failed record: with `errors.tolerance=none` the error is
     /// returned and fails the task; with `all` the record is logged, sent to
     /// the dead-letter queue if configured, and skipped.
     pub async fn handle(
         &self,
         stage: Stage,
+        class: &str,
         error: ConnectError,
         raw: Option<&RawRecord>,
     ) -> ConnectResult<()> {
-        self.metrics.record_errors.fetch_add(1, Ordering::Relaxed);
-        self.metrics.record_failures.fetch_add(1, Ordering::Relaxed);
-        if self.log_enable || !self.tolerate_all {
-            self.metrics.errors_logged.fetch_add(1, Ordering::Relaxed);
+        TaskMetrics::add(&self.metrics.record_errors, 1);
+        TaskMetrics::add(&self.metrics.record_failures, 1);
+        self.metrics
+            .last_error_timestamp
+            .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+        if self.log_enable {
+            TaskMetrics::add(&self.metrics.errors_logged, 1);
             match (raw, self.log_messages) {
-                (Some(r), true) => {
-                    error!(task = %self.task, stage = stage.as_str(), %error, topic = %r.topic, partition = r.partition, offset = r.offset, "error handling record")
-                }
-                (Some(r), false) => {
-                    error!(task = %self.task, stage = stage.as_str(), %error, topic = %r.topic, partition = r.partition, offset = r.offset, "error handling record")
-                }
+                (Some(r), true) => error!(
+                    task = %self.task, stage = stage.as_str(), class, %error,
+                    topic = %r.topic, partition = r.partition, offset = r.offset,
+                    key = %lossy(r.key.as_deref()), value = %lossy(r.value.as_deref()),
+                    "error encountered in task"
+                ),
+                (Some(r), false) => error!(
+                    task = %self.task, stage = stage.as_str(), class, %error,
+                    topic = %r.topic, partition = r.partition, offset = r.offset,
+                    "error encountered in task"
+                ),
                 (None, _) => {
-                    error!(task = %self.task, stage = stage.as_str(), %error, "error handling record")
+                    error!(task = %self.task, stage = stage.as_str(), class, %error, "error encountered in task")
                 }
             }
         }
         if !self.tolerate_all {
             return Err(ConnectError::connect(format!(
-                "Tolerance exceeded in error handler: {}",
+                "Tolerance exceeded in error handler: {} failed in {class}: {}",
+                stage.as_str(),
                 error.trace()
             )));
         }
         if let (Some(raw), Some(producer), Some(topic)) = (raw, &self.dlq, &self.dlq_topic) {
-            self.send_to_dlq(producer, topic, stage, &error, raw)
+            self.send_to_dlq(producer, topic, stage, class, &error, raw)
                 .await?;
         }
-        self.metrics.records_skipped.fetch_add(1, Ordering::Relaxed);
+        TaskMetrics::add(&self.metrics.records_skipped, 1);
         Ok(())
     }
 
@@ -174,6 +270,7 @@ impl ErrorHandler {
         producer: &FutureProducer,
         topic: &str,
         stage: Stage,
+        class: &str,
         error: &ConnectError,
         raw: &RawRecord,
     ) -> ConnectResult<()> {
@@ -190,13 +287,14 @@ impl ErrorHandler {
             let task_id = self.task.task.to_string();
             let message = error.to_string();
             let trace = error.trace();
-            let context: [(&str, &str); 9] = [
+            let context: [(&str, &str); 10] = [
                 ("__connect.errors.topic", &raw.topic),
                 ("__connect.errors.partition", &partition),
                 ("__connect.errors.offset", &offset),
                 ("__connect.errors.connector.name", &self.task.connector),
                 ("__connect.errors.task.id", &task_id),
                 ("__connect.errors.stage", stage.as_str()),
+                ("__connect.errors.class.name", class),
                 ("__connect.errors.exception.class.name", error.java_class()),
                 ("__connect.errors.exception.message", &message),
                 ("__connect.errors.exception.stacktrace", &trace),
@@ -215,15 +313,11 @@ impl ErrorHandler {
         if let Some(v) = &raw.value {
             record = record.payload(v.as_slice());
         }
-        self.metrics
-            .dlq_produce_requests
-            .fetch_add(1, Ordering::Relaxed);
+        TaskMetrics::add(&self.metrics.dlq_produce_requests, 1);
         match producer.send(record, Duration::from_secs(30)).await {
             Ok(_) => Ok(()),
             Err((e, _)) => {
-                self.metrics
-                    .dlq_produce_failures
-                    .fetch_add(1, Ordering::Relaxed);
+                TaskMetrics::add(&self.metrics.dlq_produce_failures, 1);
                 warn!(task = %self.task, %e, "dead letter queue produce failed");
                 Err(ConnectError::connect(format!(
                     "Could not produce message to dead letter queue. topic={topic}: {e}"
@@ -238,6 +332,7 @@ impl ErrorHandler {
 pub struct TaskErrantRecordReporter {
     pub(crate) handler: Arc<ErrorHandler>,
     pub(crate) converters: Arc<Converters>,
+    pub(crate) task_class: String,
 }
 
 #[async_trait]
@@ -265,7 +360,7 @@ impl ErrantRecordReporter for TaskErrantRecordReporter {
                 ..Default::default()
             });
         self.handler
-            .handle(Stage::TaskPut, error.clone(), Some(&raw))
+            .handle(Stage::TaskPut, &self.task_class, error.clone(), Some(&raw))
             .await
     }
 }

@@ -3,6 +3,7 @@
 
 mod convert;
 mod errors;
+mod metrics;
 mod sink;
 mod source;
 mod topic_creation;
@@ -25,7 +26,8 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 pub use convert::Converters;
-pub use errors::{ErrorHandler, ErrorMetrics, RawRecord, Stage};
+pub use errors::{ErrorHandler, RawRecord, Stage};
+pub use metrics::{MetricsRegistry, TaskMetrics};
 
 use crate::kafka;
 use crate::plugins::Plugins;
@@ -90,6 +92,7 @@ pub(crate) struct TaskShared {
     pub(crate) transforms: Arc<TransformationChain>,
     pub(crate) converters: Arc<Converters>,
     pub(crate) errors: Arc<ErrorHandler>,
+    pub(crate) metrics: Arc<TaskMetrics>,
     status: Arc<dyn StatusBackingStore>,
     topics: Arc<ActiveTopics>,
     tracking: bool,
@@ -154,6 +157,8 @@ pub struct Worker {
     pub status: Arc<dyn StatusBackingStore>,
     /// Active topics.
     pub topics: Arc<ActiveTopics>,
+    /// Task metrics.
+    pub metrics: Arc<MetricsRegistry>,
     connectors: Mutex<HashMap<String, Box<dyn Connector>>>,
     tasks: Mutex<HashMap<ConnectorTaskId, TaskHandle>>,
 }
@@ -172,6 +177,7 @@ impl Worker {
             offsets,
             status,
             topics: Arc::default(),
+            metrics: Arc::default(),
             connectors: Mutex::default(),
             tasks: Mutex::default(),
         }
@@ -238,10 +244,7 @@ impl Worker {
                 tasks.len()
             )));
         }
-        let task_class = plugin
-            .class
-            .strip_suffix("Connector")
-            .map_or_else(|| format!("{}Task", plugin.class), |c| format!("{c}Task"));
+        let task_class = task_class(&plugin);
         for t in &mut tasks {
             t.entry("task.class".to_string())
                 .or_insert_with(|| task_class.clone());
@@ -357,7 +360,8 @@ impl Worker {
             }
             _ => None,
         };
-        let errors = Arc::new(ErrorHandler::new(id.clone(), &parsed, dlq));
+        let metrics = self.metrics.register(id, plugin.kind);
+        let errors = Arc::new(ErrorHandler::new(id.clone(), &parsed, dlq, metrics.clone()));
         let shared = TaskShared {
             id: id.clone(),
             task_config: task_config.clone(),
@@ -365,6 +369,7 @@ impl Worker {
             transforms: Arc::new(transforms),
             converters: converters.clone(),
             errors: errors.clone(),
+            metrics,
             status: self.status.clone(),
             topics: self.topics.clone(),
             tracking: self.config.topic_tracking,
@@ -415,9 +420,26 @@ impl Worker {
                 .map_err(ConnectError::BadRequest)?
                 .create_with_context(SinkConsumerContext { events: events_tx })
                 .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
+                let task_class = task_class(&plugin);
+                let dlq_admin = match errors.dlq_topic() {
+                    Some(_) => Some(
+                        kafka::admin_config(
+                            &self.config,
+                            config,
+                            &format!("connector-dlq-adminclient-{name}"),
+                        )
+                        .map_err(ConnectError::BadRequest)?
+                        .create()
+                        .map_err(|e| {
+                            ConnectError::connect(format!("cannot create admin client: {e}"))
+                        })?,
+                    ),
+                    None => None,
+                };
                 let reporter = Arc::new(TaskErrantRecordReporter {
                     handler: errors,
                     converters,
+                    task_class,
                 });
                 let runner = SinkTaskRunner {
                     shared,
@@ -428,6 +450,7 @@ impl Worker {
                         errant_record_reporter: Some(reporter),
                     },
                     subscription,
+                    dlq_admin,
                 };
                 Ok(tokio::spawn(runner.run(control)))
             }
@@ -471,6 +494,7 @@ impl Worker {
         }
         let deadline = tokio::time::Instant::now() + self.config.task_shutdown_timeout;
         for (id, h) in handles {
+            self.metrics.remove(&id);
             let abort = h.join.abort_handle();
             if tokio::time::timeout_at(deadline, h.join).await.is_err() {
                 warn!(task = %id, "graceful shutdown timed out; aborting task");
@@ -495,6 +519,15 @@ impl Worker {
         for n in names {
             self.stop_connector(&n);
         }
+    }
+}
+
+/// The Java task class a connector class implies, e.g.
+/// `…FileStreamSourceConnector` → `…FileStreamSourceTask`.
+fn task_class(plugin: &rampart_core::connector::ConnectorPlugin) -> String {
+    match plugin.class.strip_suffix("Connector") {
+        Some(c) => format!("{c}Task"),
+        None => format!("{}Task", plugin.class),
     }
 }
 

@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::errors::{RawRecord, Stage};
+use super::metrics::TaskMetrics;
 use super::{TaskShared, TaskStatus};
 
 /// Records handed to `put` at most per call.
@@ -77,6 +78,8 @@ pub(crate) struct SinkTaskRunner {
     pub(crate) events: mpsc::UnboundedReceiver<RebalanceEvent>,
     pub(crate) context: SinkTaskContext,
     pub(crate) subscription: Vec<String>,
+    pub(crate) dlq_admin:
+        Option<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>>,
 }
 
 impl SinkTaskRunner {
@@ -102,6 +105,9 @@ impl SinkTaskRunner {
         control: &mut watch::Receiver<TargetState>,
         current: &mut SinkOffsets,
     ) -> ConnectResult<()> {
+        if let Some(admin) = &self.dlq_admin {
+            self.shared.errors.create_dlq_topic(admin).await?;
+        }
         self.task
             .start(&self.shared.task_config, self.context.clone())
             .await?;
@@ -147,6 +153,7 @@ impl SinkTaskRunner {
                 }
                 batch = stream.next() => {
                     let Some(batch) = batch else { return Ok(()) };
+                    TaskMetrics::add(&self.shared.metrics.records_in, batch.len() as u64);
                     let mut records = Vec::with_capacity(batch.len());
                     let mut positions = Vec::with_capacity(batch.len());
                     for msg in batch {
@@ -215,6 +222,7 @@ impl SinkTaskRunner {
         if records.is_empty() {
             return Ok(());
         }
+        TaskMetrics::add(&self.shared.metrics.records_out, records.len() as u64);
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.task.put(&records).await {
@@ -257,7 +265,10 @@ impl SinkTaskRunner {
         }
         debug!(task = %self.shared.id, partitions = tpl.count(), "committing consumer offsets");
         match self.consumer.commit(&tpl, mode) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                TaskMetrics::add(&self.shared.metrics.offset_commits, 1);
+                Ok(())
+            }
             Err(e) => {
                 // A failed commit only means re-delivery after a restart.
                 warn!(task = %self.shared.id, %e, "offset commit failed");
@@ -285,17 +296,39 @@ impl SinkTaskRunner {
             headers: raw_headers.clone(),
         };
         let conv = &self.shared.converters;
-        let key = match conv.key.to_connect(topic, msg.key()) {
+        let errors = &self.shared.errors;
+        let key = match errors
+            .retry(|| Ok(conv.key.to_connect(topic, msg.key())?))
+            .await
+        {
             Ok(k) => k,
-            Err(e) => return self.skip(Stage::KeyConverter, e.into(), &raw()).await,
+            Err(e) => {
+                return self
+                    .skip(Stage::KeyConverter, &conv.classes[0], e, &raw())
+                    .await
+            }
         };
-        let value = match conv.value.to_connect(topic, msg.payload()) {
+        let value = match errors
+            .retry(|| Ok(conv.value.to_connect(topic, msg.payload())?))
+            .await
+        {
             Ok(v) => v,
-            Err(e) => return self.skip(Stage::ValueConverter, e.into(), &raw()).await,
+            Err(e) => {
+                return self
+                    .skip(Stage::ValueConverter, &conv.classes[1], e, &raw())
+                    .await
+            }
         };
-        let headers = match conv.deserialize_headers(topic, &raw_headers) {
+        let headers = match errors
+            .retry(|| Ok(conv.deserialize_headers(topic, &raw_headers)?))
+            .await
+        {
             Ok(h) => h,
-            Err(e) => return self.skip(Stage::HeaderConverter, e.into(), &raw()).await,
+            Err(e) => {
+                return self
+                    .skip(Stage::HeaderConverter, &conv.classes[2], e, &raw())
+                    .await
+            }
         };
         let (timestamp, timestamp_type) = match msg.timestamp() {
             Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
@@ -319,19 +352,26 @@ impl SinkTaskRunner {
                 offset: msg.offset(),
             }),
         };
-        match self.shared.transforms.apply(record) {
+        match self.shared.transforms.apply_traced(record) {
             Ok(r) => Ok(r),
-            Err(e) => self.skip(Stage::Transformation, e, &raw()).await,
+            Err(e) => {
+                self.skip(Stage::Transformation, &e.class, e.error, &raw())
+                    .await
+            }
         }
     }
 
     async fn skip(
         &self,
         stage: Stage,
+        class: &str,
         error: ConnectError,
         raw: &RawRecord,
     ) -> ConnectResult<Option<SinkRecord>> {
-        self.shared.errors.handle(stage, error, Some(raw)).await?;
+        self.shared
+            .errors
+            .handle(stage, class, error, Some(raw))
+            .await?;
         Ok(None)
     }
 }

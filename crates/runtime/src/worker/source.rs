@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 use super::errors::{RawRecord, Stage};
+use super::metrics::TaskMetrics;
 use super::topic_creation::TopicCreator;
 use super::{TaskShared, TaskStatus};
 use crate::stores::OffsetBackingStore;
@@ -77,7 +78,7 @@ impl SourceTaskRunner {
         ));
         let mut flush = tokio::time::interval(self.shared.worker.offset_flush_interval);
         flush.tick().await;
-        let outcome = loop {
+        let outcome = 'run: loop {
             let target = *control.borrow_and_update();
             match target {
                 TargetState::Stopped => break Ok(()),
@@ -98,15 +99,16 @@ impl SourceTaskRunner {
                 failed = &mut fail_rx => break Err(failed.unwrap_or_else(|_| ConnectError::connect("acknowledger stopped"))),
                 _ = flush.tick() => self.commit(&committable).await?,
                 batch = self.task.poll() => {
+                    // On failure, still commit what the broker acknowledged.
                     let batch = match batch {
                         Ok(b) => b,
-                        Err(e) => {
-                            self.shared.errors.handle(Stage::TaskPoll, e.clone(), None).await?;
-                            return Err(e);
-                        }
+                        Err(e) => break 'run Err(e),
                     };
+                    TaskMetrics::add(&self.shared.metrics.records_in, batch.len() as u64);
                     for record in batch {
-                        self.send(record, &ack_tx).await?;
+                        if let Err(e) = self.send(record, &ack_tx).await {
+                            break 'run Err(e);
+                        }
                     }
                 }
             }
@@ -147,6 +149,7 @@ impl SourceTaskRunner {
         }
         debug!(task = %self.shared.id, partitions = entries.len(), "committing source offsets");
         self.offsets.put(&self.shared.id.connector, entries).await?;
+        TaskMetrics::add(&self.shared.metrics.offset_commits, 1);
         self.task.commit().await
     }
 
@@ -168,23 +171,72 @@ impl SourceTaskRunner {
             offset: -1,
             ..Default::default()
         };
-        let transformed = match self.shared.transforms.apply(record) {
+        let transformed = match self.shared.transforms.apply_traced(record) {
             Ok(Some(r)) => r,
             Ok(None) => return send_ack(ack_tx, Ack::Done { position }).await,
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::Transformation, e, Some(&raw()))
+                    .handle(Stage::Transformation, &e.class, e.error, Some(&raw()))
                     .await?;
                 return send_ack(ack_tx, Ack::Done { position }).await;
             }
         };
-        let (key, value, headers) = match self.shared.converters.serialize(&transformed) {
-            Ok(s) => s,
+        let conv = &self.shared.converters;
+        let topic = transformed.topic.as_str();
+        let key = match self
+            .shared
+            .errors
+            .retry(|| {
+                Ok(conv.key.from_connect(
+                    topic,
+                    transformed.key_schema.as_ref(),
+                    &transformed.key,
+                )?)
+            })
+            .await
+        {
+            Ok(k) => k,
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::ValueConverter, ConnectError::Data(e), Some(&raw()))
+                    .handle(Stage::KeyConverter, &conv.classes[0], e, Some(&raw()))
+                    .await?;
+                return send_ack(ack_tx, Ack::Done { position }).await;
+            }
+        };
+        let value = match self
+            .shared
+            .errors
+            .retry(|| {
+                Ok(conv.value.from_connect(
+                    topic,
+                    transformed.value_schema.as_ref(),
+                    &transformed.value,
+                )?)
+            })
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                self.shared
+                    .errors
+                    .handle(Stage::ValueConverter, &conv.classes[1], e, Some(&raw()))
+                    .await?;
+                return send_ack(ack_tx, Ack::Done { position }).await;
+            }
+        };
+        let headers = match self
+            .shared
+            .errors
+            .retry(|| Ok(conv.serialize_headers(topic, &transformed.headers)?))
+            .await
+        {
+            Ok(h) => h,
+            Err(e) => {
+                self.shared
+                    .errors
+                    .handle(Stage::HeaderConverter, &conv.classes[2], e, Some(&raw()))
                     .await?;
                 return send_ack(ack_tx, Ack::Done { position }).await;
             }
@@ -272,6 +324,7 @@ async fn acknowledge(
                 topic,
             } => match delivery.await {
                 Ok(Ok(_)) => {
+                    TaskMetrics::add(&shared.metrics.records_out, 1);
                     shared.record_topic(&topic);
                     position
                 }
