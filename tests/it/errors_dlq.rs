@@ -16,7 +16,10 @@ use crate::support::{
     bootstrap, eventually, free_port, json, unique, worker_properties, WorkerProcess,
 };
 
-async fn produce(topic: &str, records: &[(&str, &str, Option<(&str, &str)>)]) {
+/// A record to produce: key, value and an optional header.
+type TestRecord<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+
+async fn produce(topic: &str, records: &[TestRecord<'_>]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("message.timeout.ms", "30000")
