@@ -9,4 +9,5 @@ mod file_pipeline;
 mod readme;
 mod rest_inprocess;
 mod rest_socket;
+mod source_features;
 mod support;
