@@ -7,6 +7,7 @@ mod body;
 mod error;
 mod middleware;
 mod routes;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

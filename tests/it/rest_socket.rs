@@ -272,3 +272,80 @@ async fn basic_auth_guards_every_endpoint() {
         .expect("answers");
     assert_eq!(ok.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_listener_serves_the_api_with_a_pem_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let text = std::fs::read_to_string(&props).expect("written").replace(
+        &format!("listeners=http://127.0.0.1:{port}"),
+        &format!(
+            "listeners=https://127.0.0.1:{port}\nlisteners.https.ssl.certificate.location={}\nlisteners.https.ssl.key.location={}",
+            cert.display(),
+            key.display()
+        ),
+    );
+    std::fs::write(&props, text).expect("temp dir is writable");
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    let url = format!("https://127.0.0.1:{port}/health");
+    let curl = |url: String, cacert: Option<std::path::PathBuf>| async move {
+        let mut cmd = tokio::process::Command::new("curl");
+        cmd.args(["-s", "-w", "\n%{http_code}"]);
+        if let Some(c) = cacert {
+            cmd.arg("--cacert").arg(c);
+        }
+        let out = cmd.arg(url).output().await.expect("curl runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let body = eventually(
+        "the worker answering over TLS",
+        Duration::from_secs(30),
+        || {
+            let (url, cert) = (url.clone(), cert.clone());
+            async move {
+                let (ok, body) = curl(url, Some(cert)).await;
+                (ok && body.ends_with("200")).then_some(body)
+            }
+        },
+    )
+    .await;
+    assert!(body.contains("\"status\":\"healthy\""), "{body}");
+    let (ok, _) = curl(url.clone(), None).await;
+    assert!(!ok, "an untrusted certificate is refused by the client");
+    let (ok, plain) = curl(format!("http://127.0.0.1:{port}/health"), None).await;
+    assert!(
+        !(ok && plain.ends_with("200")),
+        "plain HTTP is not served on an https listener: {plain}"
+    );
+    assert_eq!(worker.terminate().code(), Some(0));
+}

@@ -150,9 +150,11 @@ async fn standalone(
     let mut servers = Vec::new();
     for listener in &config.listeners {
         let ((scheme, host), port) = parse_listener(listener)?;
-        if scheme == "https" {
-            return Err(format!("listener {listener}: https listeners are not supported yet; terminate TLS in front of rampart"));
-        }
+        let tls = if scheme == "https" {
+            Some(tls_config(&config)?)
+        } else {
+            None
+        };
         let bind = if host.is_empty() {
             "0.0.0.0".to_string()
         } else {
@@ -169,7 +171,11 @@ async fn standalone(
             let stop = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            if let Err(e) = rampart_api::serve(tcp, state, &options, stop).await {
+            let served = match tls {
+                Some(tls) => rampart_api::tls::serve(tcp, tls, state, &options, stop).await,
+                None => rampart_api::serve(tcp, state, &options, stop).await,
+            };
+            if let Err(e) = served {
                 error!(error = %e, "REST server failed");
             }
         }));
@@ -202,6 +208,32 @@ async fn standalone(
         let _ = s.await;
     }
     Ok(())
+}
+
+/// TLS settings of an `https://` listener: `listeners.https.ssl.*` first,
+/// then `ssl.*`. A PEM keystore (`ssl.keystore.type=PEM`) holds key and
+/// chain in one file; `ssl.certificate.location` and `ssl.key.location`
+/// name them separately.
+fn tls_config(config: &WorkerConfig) -> Result<Arc<rampart_api::tls::RustlsServerConfig>, String> {
+    let get = |key: &str| {
+        config
+            .props
+            .get(&format!("listeners.https.{key}"))
+            .or_else(|| config.props.get(key))
+            .map(|s| s.trim().to_string())
+    };
+    let (cert, key) = match (get("ssl.certificate.location"), get("ssl.key.location"), get("ssl.keystore.location")) {
+        (Some(c), Some(k), _) => (c, k),
+        (_, _, Some(store)) => {
+            let kind = get("ssl.keystore.type").unwrap_or_default();
+            if !kind.eq_ignore_ascii_case("PEM") {
+                return Err(format!("https listener: ssl.keystore.type must be PEM (got '{kind}'); JKS and PKCS12 keystores are not supported"));
+            }
+            (store.clone(), store)
+        }
+        _ => return Err("https listener needs listeners.https.ssl.certificate.location and listeners.https.ssl.key.location, or a PEM keystore (listeners.https.ssl.keystore.type=PEM and listeners.https.ssl.keystore.location)".to_string()),
+    };
+    rampart_api::tls::load(&cert, &key)
 }
 
 async fn wait_for_signal() {

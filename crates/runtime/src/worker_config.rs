@@ -53,6 +53,7 @@ const PASSTHROUGH_PREFIXES: &[&str] = &[
     "security.",
     "ssl.",
     "sasl.",
+    "listeners.https.",
 ];
 
 /// Which client settings connectors may override (`connector.client.config.override.policy`).
