@@ -79,12 +79,17 @@ pub fn config_map(v: &Json) -> ApiResult<BTreeMap<String, Option<String>>> {
         .collect()
 }
 
-/// A config map without nulls.
+/// A config map for create or replace: JSON nulls are refused, as Kafka
+/// refuses them.
 pub fn config(v: &Json) -> ApiResult<BTreeMap<String, String>> {
-    Ok(config_map(v)?
+    config_map(v)?
         .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect())
+        .map(|(k, v)| {
+            v.map(|v| (k, v)).ok_or_else(|| {
+                ApiError::bad_request("Null value can not be supplied as the configuration value.")
+            })
+        })
+        .collect()
 }
 
 /// Java's `Boolean.valueOf`: true only for "true", ignoring case.

@@ -354,6 +354,22 @@ async fn connector_lifecycle_codes_bodies_and_messages() {
         json!({"filename": api.file("in.txt")})
     );
     let alter = json!({"offsets": [{"partition": {"filename": api.file("in.txt")}, "offset": {"position": 2}}]});
+    // An empty or missing list is refused before the state is checked.
+    for body in [json!({"offsets": []}), json!({}), json!({"offsets": null})] {
+        let (code, msg) = api
+            .call("PATCH", "/connectors/src/offsets", Some(body))
+            .await;
+        assert_eq!(
+            (code.as_u16(), msg),
+            (
+                400,
+                error(
+                    400,
+                    "Partitions / offsets need to be provided for an alter offsets request"
+                )
+            )
+        );
+    }
     let (code, body) = api
         .call("PATCH", "/connectors/src/offsets", Some(alter.clone()))
         .await;
@@ -541,6 +557,34 @@ async fn put_creates_with_201_and_initial_state_is_honoured() {
         .await;
     assert_eq!(code, 201);
     api.wait_state("stopped", "STOPPED", &[]).await;
+    let (code, body) = api
+        .call("DELETE", "/connectors/stopped/offsets", None)
+        .await;
+    assert_eq!(
+        (code.as_u16(), body),
+        (
+            200,
+            json!({"message": "The offsets for this connector have been reset successfully"})
+        ),
+        "a sink whose group never existed is already reset"
+    );
+    assert_eq!(
+        api.call("PUT", "/connectors/stopped/pause", None).await.0,
+        202
+    );
+    api.wait_state("stopped", "PAUSED", &[]).await;
+    assert_eq!(
+        api.call("PUT", "/connectors/stopped/resume", None).await.0,
+        202
+    );
+    api.wait_state("stopped", "RUNNING", &["RUNNING"]).await;
+    // Unknown expand values give a map; topics of an unknown connector are empty.
+    let (_, expanded) = api.call("GET", "/connectors?expand=nothing", None).await;
+    assert_eq!(expanded["snk"], json!({}));
+    assert_eq!(
+        api.call("GET", "/connectors/ghost/topics", None).await,
+        (StatusCode::OK, json!({"ghost": {"topics": []}}))
+    );
     api.herder.stop().await;
 }
 
@@ -629,6 +673,17 @@ async fn invalid_configs_are_400_with_kafkas_message() {
     );
     let (code, body) = api.call("POST", "/connectors", Some(json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "topic": "t", "transforms": "x", "transforms.x.type": "com.example.Nope"}}))).await;
     assert_eq!(code, 400, "{body}");
+    let (code, body) = api.call("POST", "/connectors", Some(json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "topic": null}}))).await;
+    assert_eq!(
+        (code.as_u16(), body),
+        (
+            400,
+            error(
+                400,
+                "Null value can not be supplied as the configuration value."
+            )
+        )
+    );
     let (code, _) = api.call("POST", "/connectors", Some(json!({"name": "bad", "config": {"connector.class": "FileStreamSource", "topic": ["t"]}}))).await;
     assert_eq!(
         code, 500,
@@ -707,6 +762,16 @@ async fn plugins_config_definitions_and_validate() {
         .iter()
         .find(|c| c["definition"]["name"] == "tasks.max")
         .unwrap();
+    let batch = infos["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["definition"]["name"] == "batch.size")
+        .unwrap();
+    assert_eq!(
+        batch["value"]["value"], "2000",
+        "absent keys show their default, as Kafka's parseForValidate"
+    );
     assert_eq!(
         tasks_max["value"]["errors"],
         json!(["Invalid value x for configuration tasks.max: Not a number of type INT"])

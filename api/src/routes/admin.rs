@@ -11,7 +11,9 @@ use crate::body::{parse, query_values};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
-const LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF"];
+const LEVELS: &[&str] = &[
+    "ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF",
+];
 
 pub(crate) async fn list(State(s): State<AppState>) -> Response {
     let levels: serde_json::Map<String, serde_json::Value> = s

@@ -24,7 +24,7 @@ pub(crate) async fn list(State(s): State<AppState>, RawQuery(q): RawQuery) -> Ap
     let expand = query_values(q.as_deref(), "expand");
     let (status, info) = (expand.contains(&"status"), expand.contains(&"info"));
     let names = s.herder.connectors().await;
-    if !status && !info {
+    if expand.is_empty() {
         return Ok(Json(names).into_response());
     }
     let mut out = Map::new();
@@ -291,6 +291,11 @@ pub(crate) async fn alter_offsets(
     body: Bytes,
 ) -> ApiResult<Response> {
     let body = parse(&headers, &body)?;
+    if body.get("offsets").is_none_or(Value::is_null) {
+        return Err(ApiError::bad_request(
+            "Partitions / offsets need to be provided for an alter offsets request",
+        ));
+    }
     let offsets: ConnectorOffsets = serde_json::from_value(body).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,6 +1,7 @@
 //! The two connectors: they validate their config and hand it to tasks.
 
 use rampart_core::connector::{Config, Connector};
+use rampart_core::record::SourceMap;
 use rampart_core::{ConnectError, ConnectResult};
 
 use crate::config::{sink_def, source_def};
@@ -27,6 +28,34 @@ impl Connector for FileStreamSourceConnector {
     fn task_configs(&self, _max_tasks: usize) -> ConnectResult<Vec<Config>> {
         Ok(vec![self.config.clone()])
     }
+
+    // As Kafka's FileStreamSourceConnector.alterOffsets: partitions name a
+    // file, offsets are non-negative byte positions.
+    fn alter_offsets(
+        &self,
+        _config: &Config,
+        offsets: &[(SourceMap, Option<SourceMap>)],
+    ) -> ConnectResult<bool> {
+        for (partition, offset) in offsets {
+            if !partition.get("filename").is_some_and(|f| f.is_string()) {
+                return Err(ConnectError::BadRequest(
+                    "The partition for FileStreamSourceConnector must contain the key 'filename' with a string value".to_string(),
+                ));
+            }
+            if let Some(o) = offset {
+                if !o
+                    .get("position")
+                    .and_then(|p| p.as_i64())
+                    .is_some_and(|p| p >= 0)
+                {
+                    return Err(ConnectError::BadRequest(
+                        "The offset for FileStreamSourceConnector must contain the key 'position' with a non-negative integer value".to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// `org.apache.kafka.connect.file.FileStreamSinkConnector`.
@@ -43,5 +72,14 @@ impl Connector for FileStreamSinkConnector {
 
     fn task_configs(&self, max_tasks: usize) -> ConnectResult<Vec<Config>> {
         Ok(vec![self.config.clone(); max_tasks])
+    }
+
+    // The sink keeps no offsets of its own, so any change is handled.
+    fn alter_offsets(
+        &self,
+        _config: &Config,
+        _offsets: &[(SourceMap, Option<SourceMap>)],
+    ) -> ConnectResult<bool> {
+        Ok(true)
     }
 }

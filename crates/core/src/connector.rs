@@ -46,6 +46,18 @@ pub trait Connector: Send + Sync {
     /// Stops the connector.
     fn stop(&mut self) {}
 
+    /// Checks an offsets change made over REST while the connector is
+    /// stopped (KIP-875): `None` offsets are resets. Returns whether the
+    /// connector itself handled the change (Kafka then reports a plain
+    /// "altered successfully"); the default leaves offsets to the framework.
+    fn alter_offsets(
+        &self,
+        _config: &Config,
+        _offsets: &[(SourceMap, Option<SourceMap>)],
+    ) -> ConnectResult<bool> {
+        Ok(false)
+    }
+
     /// Extra checks beyond the config definition (cross-key rules). The
     /// default runs the definition's own checks.
     fn validate(&self, def: &ConfigDef, config: &Config) -> Vec<ConfigValue> {

@@ -25,6 +25,7 @@ fn directive_level(level: &str) -> &'static str {
         "INFO" => "info",
         "WARN" => "warn",
         "ERROR" | "FATAL" => "error",
+        "ALL" => "trace",
         _ => "off",
     }
 }
@@ -66,8 +67,17 @@ impl Loggers {
 impl LoggerAdmin for Loggers {
     fn levels(&self) -> BTreeMap<String, LoggerLevel> {
         let mut out = self.explicit.lock().map(|e| e.clone()).unwrap_or_default();
-        out.entry("root".into()).or_insert_with(|| LoggerLevel {
-            level: self.root.to_ascii_uppercase(),
+        // RUST_LOG may carry per-target directives; the root level is the
+        // bare one (`info` in `info,rdkafka=warn`).
+        let root = self
+            .root
+            .split(',')
+            .find(|d| !d.contains('=') && !d.trim().is_empty())
+            .unwrap_or("info")
+            .trim()
+            .to_ascii_uppercase();
+        out.entry("root".into()).or_insert(LoggerLevel {
+            level: root,
             last_modified: None,
         });
         out
@@ -84,9 +94,13 @@ impl LoggerAdmin for Loggers {
             .map_err(|_| "logger state poisoned".to_string())?;
         let now = chrono_ms();
         let mut affected = vec![name.to_string()];
-        // Descendants take the new level too, as log4j's hierarchy does.
+        // Descendants take the new level too, as log4j's hierarchy does;
+        // the root's descendants are every logger.
         for (n, l) in explicit.iter_mut() {
-            if n.starts_with(&format!("{name}.")) || n.starts_with(&format!("{name}::")) {
+            if name == "root"
+                || n.starts_with(&format!("{name}."))
+                || n.starts_with(&format!("{name}::"))
+            {
                 l.level = level.to_string();
                 l.last_modified = Some(now);
                 affected.push(n.clone());
@@ -101,6 +115,7 @@ impl LoggerAdmin for Loggers {
         );
         self.apply(&explicit)?;
         affected.sort();
+        affected.dedup();
         Ok(affected)
     }
 }

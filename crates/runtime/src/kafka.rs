@@ -95,6 +95,16 @@ pub fn producer_config(
     Ok(c)
 }
 
+/// The consumer group of a sink connector: `connect-<name>`, unless the
+/// connector overrides `group.id` (as Kafka allows).
+pub fn consumer_group(connector: &HashMap<String, String>, connector_name: &str) -> String {
+    connector
+        .get("consumer.override.group.id")
+        .map(|g| g.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .unwrap_or_else(|| format!("connect-{connector_name}"))
+}
+
 /// Consumer settings for a sink task: the `connect-<name>` group, manual
 /// commits, earliest reset.
 pub fn consumer_config(
@@ -104,7 +114,7 @@ pub fn consumer_config(
     client_id: &str,
 ) -> Result<ClientConfig, String> {
     let mut c = base(worker);
-    c.set("group.id", format!("connect-{connector_name}"))
+    c.set("group.id", consumer_group(connector, connector_name))
         .set("client.id", client_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")

@@ -369,9 +369,14 @@ impl ConfigDef {
             .iter()
             .map(|key| {
                 let raw = props.get(&key.name);
+                // Like Kafka's parseForValidate, an absent key shows its default.
+                let shown = raw.cloned().or_else(|| match key.default.as_deref() {
+                    None | Some(NO_DEFAULT_VALUE) => None,
+                    Some(d) => Some(d.to_string()),
+                });
                 let mut value = ConfigValue {
                     name: key.name.clone(),
-                    value: raw.cloned(),
+                    value: shown,
                     recommended_values: key
                         .validator
                         .as_ref()

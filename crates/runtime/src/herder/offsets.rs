@@ -10,6 +10,7 @@ use rampart_core::{ConnectError, ConnectResult};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value as Json;
 
@@ -157,14 +158,23 @@ pub(crate) fn parse_sink_offsets(
 }
 
 /// Commits the given sink offsets for the connector's group. A `None`
-/// offset resets the partition to its earliest offset, which is what the
-/// sink's `auto.offset.reset=earliest` would do after deletion.
+/// offset stands for Kafka's deletion of the committed offset, after which
+/// the consumer's `auto.offset.reset` applies: librdkafka cannot delete a
+/// single group offset, so the offset that policy would pick now (earliest
+/// by default, latest if overridden) is committed instead.
 pub(crate) async fn alter_sink_offsets(
     worker: &WorkerConfig,
     config: HashMap<String, String>,
     name: String,
     offsets: Vec<(TopicPartition, Option<i64>)>,
 ) -> ConnectResult<()> {
+    if offsets.is_empty() {
+        return Ok(());
+    }
+    let latest = config
+        .get("consumer.override.auto.offset.reset")
+        .or_else(|| worker.props.get("consumer.auto.offset.reset"))
+        .is_some_and(|r| r.trim().eq_ignore_ascii_case("latest"));
     let consumer = group_consumer(worker, &config, &name)?;
     tokio::task::spawn_blocking(move || {
         let mut tpl = TopicPartitionList::new();
@@ -172,12 +182,16 @@ pub(crate) async fn alter_sink_offsets(
             let o = match offset {
                 Some(o) => o,
                 None => {
-                    consumer
+                    let (low, high) = consumer
                         .fetch_watermarks(&tp.topic, tp.partition, TIMEOUT)
                         .map_err(|e| {
                             ConnectError::connect(format!("cannot read watermarks of {tp}: {e}"))
-                        })?
-                        .0
+                        })?;
+                    if latest {
+                        high
+                    } else {
+                        low
+                    }
                 }
             };
             tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(o))
@@ -193,8 +207,10 @@ pub(crate) async fn alter_sink_offsets(
     .map_err(|e| ConnectError::connect(e.to_string()))?
 }
 
-/// Resets every sink offset: deletes the consumer group, or, where the
-/// broker cannot, commits the earliest offset of every partition.
+/// Resets every sink offset by deleting the connector's consumer group (a
+/// group that does not exist is already reset). Where the broker cannot
+/// delete groups, every committed offset is reset as a PATCH with `null`
+/// would.
 pub(crate) async fn reset_sink_offsets(
     worker: &WorkerConfig,
     config: HashMap<String, String>,
@@ -205,18 +221,18 @@ pub(crate) async fn reset_sink_offsets(
             .map_err(ConnectError::BadRequest)?
             .create()
             .map_err(|e| ConnectError::connect(format!("cannot create admin client: {e}")))?;
-    let group = format!("connect-{name}");
-    let deleted = admin
+    let group = kafka::consumer_group(&config, &name);
+    let result = admin
         .delete_groups(
             &[&group],
             &AdminOptions::new().operation_timeout(Some(TIMEOUT)),
         )
         .await
         .ok()
-        .and_then(|r| r.into_iter().next())
-        .is_some_and(|r| r.is_ok());
-    if deleted {
-        return Ok(());
+        .and_then(|r| r.into_iter().next());
+    match result {
+        Some(Ok(_)) | Some(Err((_, RDKafkaErrorCode::GroupIdNotFound))) => return Ok(()),
+        _ => {}
     }
     let current = sink_offsets(worker, config.clone(), name.clone()).await?;
     let resets = parse_sink_offsets(&current)?

@@ -25,6 +25,8 @@ use crate::worker::Worker;
 
 const ALTERED: &str = "The offsets for this connector have been altered successfully";
 const RESET: &str = "The offsets for this connector have been reset successfully";
+const FRAMEWORK_ALTERED: &str = "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses.";
+const FRAMEWORK_RESET: &str = "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.";
 
 /// The standalone herder.
 pub struct StandaloneHerder {
@@ -195,6 +197,25 @@ impl StandaloneHerder {
             .get("connector.class")
             .and_then(|c| self.worker.plugins.connector(c).ok())
             .map(|p| p.kind)
+    }
+
+    // Lets the connector check (and take part in) an offsets change.
+    fn connector_alter_offsets(
+        &self,
+        stored: &StoredConnector,
+        offsets: &[(
+            rampart_core::record::SourceMap,
+            Option<rampart_core::record::SourceMap>,
+        )],
+    ) -> ConnectResult<bool> {
+        let class = stored
+            .config
+            .get("connector.class")
+            .map(String::as_str)
+            .unwrap_or_default();
+        let plugin = self.worker.plugins.connector(class)?;
+        let connector = (plugin.new_connector)();
+        connector.alter_offsets(&self.resolve(&stored.config), offsets)
     }
 
     async fn restart_task_locked(
@@ -389,7 +410,6 @@ impl Herder for StandaloneHerder {
         };
         if restart_connector {
             status.connector.state = State::Restarting;
-            status.connector.trace = None;
         }
         for t in status
             .tasks
@@ -397,7 +417,6 @@ impl Herder for StandaloneHerder {
             .filter(|t| restart_tasks.contains(&t.id))
         {
             t.state = State::Restarting;
-            t.trace = None;
         }
         if restart_connector {
             let resolved = self.resolve(&stored.config);
@@ -440,7 +459,21 @@ impl Herder for StandaloneHerder {
                     },
                 );
             }
+            (TargetState::Stopped, TargetState::Started) => {
+                self.configs.put(name, stored.clone()).await?;
+                self.start_connector(name, stored).await?;
+            }
             (TargetState::Stopped, _) => {
+                // Like Kafka, a stopped connector that is paused gets its
+                // connector instance back but no tasks until it is resumed.
+                self.configs.put(name, stored.clone()).await?;
+                let resolved = self.resolve(&stored.config);
+                let _ = self
+                    .worker
+                    .start_connector(name, &resolved, TargetState::Paused);
+            }
+            (_, TargetState::Started) if stored.tasks.is_empty() => {
+                // Paused straight from STOPPED: tasks are generated on resume.
                 self.configs.put(name, stored.clone()).await?;
                 self.start_connector(name, stored).await?;
             }
@@ -462,7 +495,6 @@ impl Herder for StandaloneHerder {
                 "Topic tracking is disabled.".to_string(),
             ));
         }
-        self.stored(name)?;
         Ok(self.worker.topics.get(name))
     }
 
@@ -477,7 +509,6 @@ impl Herder for StandaloneHerder {
                 "Topic tracking reset is disabled.".to_string(),
             ));
         }
-        self.stored(name)?;
         self.worker.topics.reset(name);
         Ok(())
     }
@@ -500,14 +531,20 @@ impl Herder for StandaloneHerder {
     }
 
     async fn alter_offsets(&self, name: &str, body: ConnectorOffsets) -> ConnectResult<Message> {
-        let _guard = self.lock.lock().await;
-        let stored = self.stored(name)?;
-        self.require_stopped(name, &stored)?;
         if body.offsets.is_empty() {
             return Err(ConnectError::BadRequest(
                 "Partitions / offsets need to be provided for an alter offsets request".to_string(),
             ));
         }
+        let _guard = self.lock.lock().await;
+        let stored = self.stored(name)?;
+        self.require_stopped(name, &stored)?;
+        let entries: Vec<_> = body
+            .offsets
+            .iter()
+            .map(|o| (o.partition.clone(), o.offset.clone()))
+            .collect();
+        let handled = self.connector_alter_offsets(&stored, &entries)?;
         match self.kind(&stored) {
             Some(ConnectorType::Sink) => {
                 let parsed = offsets::parse_sink_offsets(&body)?;
@@ -520,21 +557,17 @@ impl Herder for StandaloneHerder {
                 .await?;
             }
             _ => {
-                if body.offsets.iter().any(|o| o.partition.is_empty()) {
+                if entries.iter().any(|(p, _)| p.is_empty()) {
                     return Err(ConnectError::BadRequest(
                         "Source partitions may not be null or empty".to_string(),
                     ));
                 }
-                let entries = body
-                    .offsets
-                    .into_iter()
-                    .map(|o| (o.partition, o.offset))
-                    .collect();
                 self.worker.offsets.put(name, entries).await?;
             }
         }
+        let message = if handled { ALTERED } else { FRAMEWORK_ALTERED };
         Ok(Message {
-            message: ALTERED.to_string(),
+            message: message.to_string(),
         })
     }
 
@@ -542,6 +575,13 @@ impl Herder for StandaloneHerder {
         let _guard = self.lock.lock().await;
         let stored = self.stored(name)?;
         self.require_stopped(name, &stored)?;
+        let current = self.offsets(name).await?;
+        let resets: Vec<_> = current
+            .offsets
+            .into_iter()
+            .map(|o| (o.partition, None))
+            .collect();
+        let handled = self.connector_alter_offsets(&stored, &resets)?;
         match self.kind(&stored) {
             Some(ConnectorType::Sink) => {
                 offsets::reset_sink_offsets(
@@ -553,8 +593,9 @@ impl Herder for StandaloneHerder {
             }
             _ => self.worker.offsets.clear(name).await?,
         }
+        let message = if handled { RESET } else { FRAMEWORK_RESET };
         Ok(Message {
-            message: RESET.to_string(),
+            message: message.to_string(),
         })
     }
 

@@ -109,8 +109,11 @@ pub(crate) fn validate(
         let Some(key) = def.key(&value.name) else {
             continue;
         };
+        // Values as submitted (placeholders unresolved); defaults for absent keys.
         if key.ty != ConfigType::Password {
-            value.value = raw.get(&value.name).cloned();
+            if let Some(r) = raw.get(&value.name) {
+                value.value = Some(r.clone());
+            }
         }
         configs.push(ConfigInfo {
             definition: ConfigKeyInfo::from(key),
@@ -146,12 +149,9 @@ pub(crate) fn validate(
             value,
         });
     }
-    let error_count = configs
-        .iter()
-        .filter(|c| !c.value.errors.is_empty())
-        .count();
+    let error_count = configs.iter().map(|c| c.value.errors.len()).sum();
     Ok(ConfigInfos {
-        name: plugin.class.to_string(),
+        name: class.trim().to_string(),
         error_count,
         groups,
         configs,
