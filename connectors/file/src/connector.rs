@@ -43,11 +43,8 @@ impl Connector for FileStreamSourceConnector {
                 ));
             }
             if let Some(o) = offset {
-                if !o
-                    .get("position")
-                    .and_then(|p| p.as_i64())
-                    .is_some_and(|p| p >= 0)
-                {
+                let position = o.get("position").and_then(|p| p.as_i64());
+                if position.is_none_or(|p| p < 0) {
                     return Err(ConnectError::BadRequest(
                         "The offset for FileStreamSourceConnector must contain the key 'position' with a non-negative integer value".to_string(),
                     ));
