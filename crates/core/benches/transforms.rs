@@ -185,6 +185,37 @@ fn run(name: &str, aliases: &str, with_schema: bool) {
     );
 }
 
+/// The baseline every sink record pays anyway: JsonConverter decoding the
+/// same schemaless bytes into a Connect value, timed the same way.
+fn converter_baseline() {
+    let converter = JsonConverter::schemaless();
+    let inputs: Vec<String> = (0..BATCH).map(payload).collect();
+    let avg = inputs.iter().map(String::len).sum::<usize>() / BATCH;
+    let mut best = 0f64;
+    for _ in 0..ROUNDS {
+        let (mut done, mut busy) = (0usize, Duration::ZERO);
+        while busy < run_for() / ROUNDS {
+            let start = Instant::now();
+            for json in &inputs {
+                match converter.to_connect("logs-app", Some(json.as_bytes())) {
+                    Ok(sv) => {
+                        black_box(sv);
+                    }
+                    Err(e) => panic!("bench record decodes: {e}"),
+                }
+            }
+            busy += start.elapsed();
+            done += BATCH;
+        }
+        best = best.max(done as f64 / busy.as_secs_f64());
+    }
+    println!(
+        "{:<22} best {best:>10.0} records/s ({:>6.1} MB/s), {avg} B/record",
+        "baseline: JSON decode",
+        best * avg as f64 / 1e6
+    );
+}
+
 fn main() {
     // `--only a,b` times just those transforms of the chain, schemaless.
     let args: Vec<String> = std::env::args().collect();
@@ -193,6 +224,7 @@ fn main() {
         run(aliases, aliases, false);
         return;
     }
+    converter_baseline();
     run("schemaless", ALL, false);
     run("with schema", ALL, true);
     // `--each` times every transform of the chain on its own.
