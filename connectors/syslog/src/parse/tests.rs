@@ -1,0 +1,5 @@
+//! Golden tests over `testdata/parse/*.json` and a no-panic property test
+//! over pseudo-random bytes.
+
+mod golden;
+mod no_panic;
