@@ -15,13 +15,22 @@
 //! }
 //! ```
 //! PARSED lists the message's fields, leaving out absent ones.
+//!
+//! A file with `"records": { "remote": "192.0.2.1:514" }` also maps each
+//! leniently parsed message to records: `confluent` is the Struct's payload
+//! as `JsonConverter` writes it (the schema is in the file's `value_schema`,
+//! and the schemaless map must serialise the same), `ecs` the ECS map.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{json, Map, Value as Json};
 
+use rampart_core::converter::{Converter, JsonConverter, JsonConverterConfig};
+use rampart_core::data::Value;
+
 use crate::parse::{parse, ParseOptions, Payload, SyslogMessage};
+use crate::record::{to_ecs, to_schemaless, to_struct, value_schema, Received};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/parse")
@@ -137,6 +146,18 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The Struct as `JsonConverter` with `schemas.enable=true` writes it:
+/// (schema, payload).
+fn enveloped(value: &Value) -> (Json, Json) {
+    let converter = JsonConverter::new(JsonConverterConfig::default(), false);
+    let bytes = converter
+        .from_connect("syslog", Some(&value_schema()), value)
+        .expect("the struct matches its schema")
+        .expect("a struct is not null");
+    let mut envelope: Json = serde_json::from_slice(&bytes).expect("the converter writes JSON");
+    (envelope["schema"].take(), envelope["payload"].take())
+}
+
 fn run_file(file: &Json) -> (Json, Vec<String>) {
     let mut actual_file = file.clone();
     let mut failures = Vec::new();
@@ -167,10 +188,34 @@ fn run_file(file: &Json) -> (Json, Vec<String>) {
             strict: true,
             ..lenient.clone()
         };
-        let lenient_out = match parse(&input, received, &lenient) {
-            Ok(m) => message_json(&m),
+        let parsed = parse(&input, received, &lenient);
+        let lenient_out = match &parsed {
+            Ok(m) => message_json(m),
             Err(e) => json!({ "lenient_mode_failed": e.to_string() }),
         };
+        let mut outputs = Vec::new();
+        if let (Some(records), Ok(m)) = (file.get("records"), &parsed) {
+            let context = Received {
+                at: received,
+                remote: records
+                    .get("remote")
+                    .and_then(Json::as_str)
+                    .and_then(|r| r.parse().ok()),
+            };
+            let (schema, payload) = enveloped(&Value::Struct(to_struct(m, &context)));
+            let schemaless = JsonConverter::schemaless()
+                .to_json(None, &to_schemaless(m, &context))
+                .unwrap_or_else(|e| json!({ "unserializable": e.to_string() }));
+            if schemaless != payload {
+                failures.push(format!("{name}: schemaless map differs from the struct"));
+            }
+            actual_file["value_schema"] = schema;
+            let ecs = JsonConverter::schemaless()
+                .to_json(None, &to_ecs(m, &context))
+                .unwrap_or_else(|e| json!({ "unserializable": e.to_string() }));
+            outputs.push(("confluent", payload));
+            outputs.push(("ecs", ecs));
+        }
         let strict_out = match parse(&input, received, &strict) {
             Ok(m) => {
                 let j = message_json(&m);
@@ -182,7 +227,8 @@ fn run_file(file: &Json) -> (Json, Vec<String>) {
             }
             Err(e) => json!({ "rejected": e.to_string() }),
         };
-        for (key, actual) in [("lenient", lenient_out), ("strict", strict_out)] {
+        let parsed_outputs = [("lenient", lenient_out), ("strict", strict_out)];
+        for (key, actual) in parsed_outputs.into_iter().chain(outputs) {
             if case.get(key) != Some(&actual) {
                 failures.push(format!(
                     "{name} ({key}): expected {}\n      got {actual}",
