@@ -135,6 +135,9 @@ pub(crate) fn parse_extension(ext: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     let bytes = ext.as_bytes();
     // (key start, '=' position)
     let mut keys: Vec<(usize, usize)> = Vec::new();
+    // Start of the current word; tracked while scanning so that a long
+    // value without spaces stays linear to split.
+    let mut word_start = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         match b {
@@ -142,11 +145,9 @@ pub(crate) fn parse_extension(ext: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
                 i += 2;
                 continue;
             }
+            b' ' => word_start = i + 1,
             b'=' => {
-                let start = bytes[..i]
-                    .iter()
-                    .rposition(|&c| c == b' ')
-                    .map_or(0, |p| p + 1);
+                let start = word_start;
                 let key = &bytes[start..i];
                 let after_previous = keys.last().is_none_or(|&(_, eq)| start > eq);
                 if !key.is_empty() && key.iter().all(|&c| is_key_byte(c)) && after_previous {
@@ -222,6 +223,14 @@ mod tests {
                 ("suser", "bob")
             ]
         );
+    }
+
+    #[test]
+    fn long_value_of_equal_signs_is_split_in_linear_time() {
+        let ext = format!("k={}", "=".repeat(200_000));
+        assert_eq!(parse_extension(&ext).len(), 1);
+        let ext = "a=b ".repeat(50_000);
+        assert_eq!(parse_extension(&ext).len(), 50_000);
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub struct FrameDecoder {
     framing: Option<Framing>,
     skip: Skip,
     fell_back: bool,
+    /// Bytes at the front of the buffer already searched for a delimiter,
+    /// so a line arriving in small reads is scanned once, not once per read.
+    scanned: usize,
 }
 
 /// Octet counts longer than this are not a length (u64 holds 19 digits).
@@ -111,6 +114,7 @@ impl FrameDecoder {
             framing: None,
             skip: Skip::Nothing,
             fell_back: false,
+            scanned: 0,
         }
     }
 
@@ -142,6 +146,9 @@ impl FrameDecoder {
     }
 
     /// Decodes the next step from `buf`; `None` means more bytes are needed.
+    ///
+    /// Between calls the caller may only drop the consumed prefix and
+    /// append what it reads: the decoder remembers how far it searched.
     pub fn decode(&mut self, buf: &[u8]) -> Option<Decoded> {
         if buf.is_empty() {
             return None;
@@ -218,6 +225,7 @@ impl FrameDecoder {
         if buf.is_empty() {
             return None;
         }
+        self.scanned = 0;
         let start = match self.framing {
             Some(Framing::OctetCounting) => buf
                 .iter()
@@ -324,7 +332,10 @@ impl FrameDecoder {
     fn non_transparent(&mut self, buf: &[u8]) -> Option<Decoded> {
         let max = self.config.max_message_size;
         let window = &buf[..buf.len().min(max.saturating_add(2))];
-        if let Some(i) = self.find_delimiter(window) {
+        let from = self.scanned.min(window.len());
+        let found = self.find_delimiter(&window[from..]).map(|i| from + i);
+        self.scanned = 0;
+        if let Some(i) = found {
             let mut end = i;
             if end > 0 && buf.get(end - 1) == Some(&b'\r') {
                 end -= 1;
@@ -342,6 +353,7 @@ impl FrameDecoder {
             });
         }
         if buf.len() <= max.saturating_add(1) {
+            self.scanned = window.len();
             return None;
         }
         // No delimiter within max + CR + LF bytes: the message is too long.
@@ -486,6 +498,20 @@ mod tests {
     fn truncated_octet_frame_at_eof_is_incomplete() {
         let mut d = FrameDecoder::new(FramingConfig::default());
         assert_eq!(run(&mut d, &[b"10 <1>ab"]), ["incomplete:<1>ab"]);
+    }
+
+    #[test]
+    fn long_line_in_one_byte_reads_is_scanned_once() {
+        let mut d = FrameDecoder::new(config(100_000, Oversize::Reject));
+        let line = vec![b'x'; 60_000];
+        let mut buffer = Vec::new();
+        for &b in &line {
+            buffer.push(b);
+            assert_eq!(d.decode(&buffer), None);
+        }
+        buffer.push(b'\n');
+        let step = d.decode(&buffer).unwrap();
+        assert_eq!(step.frame, Frame::Message(0..60_000));
     }
 
     #[test]
