@@ -104,12 +104,21 @@ fn main() {
         }
     });
 
-    // Framing: the RFC 5424 lines octet-counted in one stream.
+    // Framing: the RFC 5424 lines in one stream, octet-counted and LF-ended.
     let mut stream = Vec::new();
+    let mut lf_stream = Vec::new();
     for l in &rfc5424 {
         stream.extend_from_slice(format!("{} ", l.len()).as_bytes());
         stream.extend_from_slice(l);
+        lf_stream.extend_from_slice(l);
+        lf_stream.push(b'\n');
     }
+    measure("frame LF", &[lf_stream], rfc5424.len(), |buf| {
+        let mut d = FrameDecoder::new(FramingConfig::default());
+        black_box(d.decode_all(buf, |_, m| {
+            black_box(m);
+        }));
+    });
     measure("frame octet-counted", &[stream], rfc5424.len(), |buf| {
         let mut d = FrameDecoder::new(FramingConfig::default());
         black_box(d.decode_all(buf, |_, m| {
