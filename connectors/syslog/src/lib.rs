@@ -7,5 +7,7 @@
 //! network, no async runtime. The crate depends on `rampart-core` only,
 //! never on the runtime's Kafka client or on other connectors.
 
+#![warn(missing_docs)]
+
 pub mod parse;
 pub mod record;

@@ -88,6 +88,15 @@ impl ParseError {
 }
 
 /// How [`parse`] treats non-conformant input.
+///
+/// Strict mode rejects: an invalid PRI; RFC 5424 messages with a VERSION
+/// other than 1, a timestamp outside RFC 5424 §6.2.3 (more than 6 fraction
+/// digits, no offset, leap second), header fields that are too long or not
+/// printable US-ASCII, malformed STRUCTURED-DATA, or MSG after a BOM that is
+/// not UTF-8; RFC 3164 messages without a timestamp or hostname; CEF and
+/// LEEF payloads with short headers; CEF and LEEF sent bare that are not
+/// UTF-8. RFC 3164 lines without PRI (as syslogd writes them to files) are
+/// accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Reject input that breaks the RFCs instead of parsing it best effort.

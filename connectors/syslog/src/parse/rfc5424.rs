@@ -535,6 +535,19 @@ mod tests {
     }
 
     #[test]
+    fn fields_borrow_from_the_input() {
+        let line = br#"<13>1 - host app 42 id [x@1 plain="v" esc="a\"b"] msg"#;
+        let m = parse(line, &ParseOptions::strict()).unwrap();
+        assert!(matches!(m.hostname, Some(Cow::Borrowed("host"))));
+        assert!(matches!(m.proc_id, Some(Cow::Borrowed("42"))));
+        assert!(matches!(m.msg, Cow::Borrowed("msg")));
+        let params = &m.structured_data[0].params;
+        assert!(matches!(params[0].1, Cow::Borrowed("v")));
+        // Only a value with escapes to undo is copied.
+        assert!(matches!(&params[1].1, Cow::Owned(v) if v == "a\"b"));
+    }
+
+    #[test]
     fn escaped_param_values_are_unescaped() {
         let line = br#"<13>1 - - - - - [id@1 a="q\"b\\c\]d\x"]"#;
         let m = parse(line, &ParseOptions::strict()).unwrap();
