@@ -423,11 +423,17 @@ pub(crate) fn detect_payload(s: &str) -> Option<Result<Payload<'_>, ParseError>>
     if s.starts_with("LEEF:") {
         return Some(leef::parse(s).map(Payload::Leef));
     }
+    // `%` often starts ordinary text (`%% It's time…` in RFC 5424's own
+    // examples), so a failed Cisco match is no error.
+    if s.starts_with('%') {
+        return cisco::parse(s).ok().map(|c| Ok(Payload::Cisco(c)));
+    }
     None
 }
 
-/// Attaches a CEF/LEEF payload found in `msg` to the message; a payload
-/// that starts right but does not parse is an error in strict mode.
+/// Attaches a CEF, LEEF or Cisco payload found in `msg` to the message; a
+/// CEF or LEEF payload that starts right but does not parse is an error in
+/// strict mode.
 pub(crate) fn attach_payload<'a>(
     message: &mut SyslogMessage<'a>,
     options: &ParseOptions,
