@@ -97,7 +97,7 @@ impl ParseError {
 /// LEEF payloads with short headers; CEF and LEEF sent bare that are not
 /// UTF-8. RFC 3164 lines without PRI (as syslogd writes them to files) are
 /// accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Reject input that breaks the RFCs instead of parsing it best effort.
     pub strict: bool,

@@ -2,4 +2,5 @@
 //! over pseudo-random bytes.
 
 mod golden;
+mod loghub;
 mod no_panic;

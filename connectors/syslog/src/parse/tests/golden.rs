@@ -37,7 +37,7 @@ fn testdata() -> PathBuf {
 }
 
 fn options_from(base: &ParseOptions, j: Option<&Json>) -> ParseOptions {
-    let mut o = base.clone();
+    let mut o = *base;
     let Some(j) = j else { return o };
     if let Some(tz) = j.get("timezone").and_then(Json::as_str) {
         o.timezone = format!("2000-01-01T00:00:00{tz}")
@@ -186,7 +186,7 @@ fn run_file(file: &Json) -> (Json, Vec<String>) {
         let lenient = options_from(&base, case.get("options"));
         let strict = ParseOptions {
             strict: true,
-            ..lenient.clone()
+            ..lenient
         };
         let parsed = parse(&input, received, &lenient);
         let lenient_out = match &parsed {
