@@ -115,6 +115,17 @@ async fn connector_created_over_rest_survives_a_restart() {
             .expect("answers");
         assert_eq!(resp.status(), 201);
         let resp = client
+            .post(format!("{}/connectors", worker.url))
+            .json(&json!({"name": "runner", "config": cfg}))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(resp.status(), 201);
+        wait_for(&client, &worker.url, "runner", |s| {
+            s["tasks"][0]["state"] == "RUNNING"
+        })
+        .await;
+        let resp = client
             .put(format!("{}/connectors/keeper/pause", worker.url))
             .send()
             .await
@@ -136,7 +147,11 @@ async fn connector_created_over_rest_survives_a_restart() {
             .expect("answers"),
     )
     .await;
-    assert_eq!((code, names), (200, json!(["keeper"])));
+    assert_eq!((code, names), (200, json!(["keeper", "runner"])));
+    wait_for(&client, &worker.url, "runner", |s| {
+        s["connector"]["state"] == "RUNNING" && s["tasks"][0]["state"] == "RUNNING"
+    })
+    .await;
     let (_, config) = json(
         client
             .get(format!("{}/connectors/keeper/config", worker.url))
