@@ -11,3 +11,4 @@ mod rest_inprocess;
 mod rest_socket;
 mod source_features;
 mod support;
+mod syslog;

@@ -27,6 +27,7 @@ fn connectors() -> Vec<ConnectorPlugin> {
     vec![
         rampart_connector_file::source_plugin(),
         rampart_connector_file::sink_plugin(),
+        rampart_connector_syslog::source_plugin(),
     ]
 }
 

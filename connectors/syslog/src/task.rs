@@ -1,0 +1,112 @@
+//! The source task: owns its listener, and hands buffered records to the
+//! framework in batches.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rampart_core::connector::{Config, SourceTask, SourceTaskContext};
+use rampart_core::record::SourceRecord;
+use rampart_core::{ConnectError, ConnectResult};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::config::{SyslogConfig, Transport};
+use crate::listener::{self, Bound, Ingest, ListenerStats};
+
+/// Reads syslog messages from one socket bound by this task.
+#[derive(Default)]
+pub struct SyslogSourceTask {
+    config: Option<Arc<SyslogConfig>>,
+    rx: Option<mpsc::Receiver<SourceRecord>>,
+    listener: Option<JoinHandle<ConnectResult<()>>>,
+    stats: Arc<ListenerStats>,
+}
+
+impl SyslogSourceTask {
+    /// The listener's counters.
+    pub fn stats(&self) -> Arc<ListenerStats> {
+        self.stats.clone()
+    }
+
+    // The listener only ends on a socket error (or when the task stops).
+    async fn listener_error(&mut self) -> ConnectError {
+        match self.listener.take() {
+            Some(h) => match h.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(())) => ConnectError::connect("syslog listener stopped"),
+                Err(e) => ConnectError::connect(format!("syslog listener failed: {e}")),
+            },
+            None => ConnectError::connect("syslog listener is not running"),
+        }
+    }
+}
+
+#[async_trait]
+impl SourceTask for SyslogSourceTask {
+    async fn start(&mut self, config: &Config, _context: SourceTaskContext) -> ConnectResult<()> {
+        let config = Arc::new(SyslogConfig::parse(config)?);
+        let tls = match (&config.transport, &config.tls) {
+            (Transport::TcpSsl, Some((cert, key, ca))) => {
+                Some(crate::tls::acceptor(cert, key, ca.as_deref())?)
+            }
+            _ => None,
+        };
+        let bound = listener::bind(&config)?;
+        let (tx, rx) = mpsc::channel(config.queue_max);
+        let ingest = Ingest {
+            tx,
+            config: config.clone(),
+            stats: self.stats.clone(),
+            listener: config.listener_name().into(),
+        };
+        self.listener = Some(match bound {
+            Bound::Udp(socket) => tokio::spawn(listener::run_udp(socket, ingest)),
+            Bound::Tcp(l) => tokio::spawn(listener::run_tcp(l, tls, ingest)),
+        });
+        info!(listener = %config.listener_name(), topic = %config.topic, "syslog listener started");
+        self.rx = Some(rx);
+        self.config = Some(config);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        let (Some(rx), Some(config)) = (self.rx.as_mut(), self.config.clone()) else {
+            return Err(ConnectError::connect("task not started"));
+        };
+        // `recv` is cancel-safe: a poll cancelled while waiting loses nothing.
+        let first = match tokio::time::timeout(config.backoff, rx.recv()).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Err(self.listener_error().await),
+            Err(_) => return Ok(Vec::new()),
+        };
+        let mut batch = Vec::with_capacity(config.batch.min(1024));
+        batch.push(first);
+        while batch.len() < config.batch {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn stop(&mut self) {
+        if let Some(h) = self.listener.take() {
+            h.abort();
+        }
+        if let Some(config) = &self.config {
+            let s = &self.stats;
+            info!(
+                listener = %config.listener_name(),
+                received = s.received.load(Ordering::Relaxed),
+                udp_dropped = s.udp_dropped.load(Ordering::Relaxed),
+                truncated = s.truncated.load(Ordering::Relaxed),
+                oversize_rejected = s.oversize_rejected.load(Ordering::Relaxed),
+                parse_rejected = s.parse_rejected.load(Ordering::Relaxed),
+                "syslog listener stopped"
+            );
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The syslog source end to end: real `logger` senders over UDP and TCP →
+//! rampart → the broker → a FileStream sink, with Confluent's field names.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::support::{eventually, free_port, json, unique, worker_properties, WorkerProcess};
+
+fn logger(args: &[&str]) {
+    let out = std::process::Command::new("logger")
+        .args(args)
+        .output()
+        .expect("logger (util-linux) runs");
+    assert!(
+        out.status.success(),
+        "logger {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn running(client: &reqwest::Client, url: &str, name: &str, tasks: usize) {
+    eventually(
+        &format!("{name} running"),
+        Duration::from_secs(40),
+        || async {
+            let (_, s) = json(
+                client
+                    .get(format!("{url}/connectors/{name}/status"))
+                    .send()
+                    .await
+                    .ok()?,
+            )
+            .await;
+            let states: Vec<&str> = s["tasks"]
+                .as_array()?
+                .iter()
+                .filter_map(|t| t["state"].as_str())
+                .collect();
+            (states.len() == tasks && states.iter().all(|s| *s == "RUNNING")).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logger_messages_over_udp_and_tcp_arrive_parsed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let topic = unique("syslog");
+    let out = dir.path().join("events.jsonl");
+    let (udp_port, tcp_port) = (free_port(), free_port());
+    let source = |listener: &str, p: u16, tasks: u32| {
+        json!({
+            "connector.class": "io.confluent.connect.syslog.SyslogSourceConnector",
+            "tasks.max": tasks,
+            "syslog.listener": listener,
+            "syslog.listen.address": "127.0.0.1",
+            "syslog.port": p,
+            "topic": topic,
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false",
+        })
+    };
+    for (name, cfg) in [
+        // Two tasks share the UDP port (SO_REUSEPORT).
+        ("syslog-udp", source("UDP", udp_port, 2)),
+        ("syslog-tcp", source("TCP", tcp_port, 1)),
+        (
+            "events-sink",
+            json!({"connector.class": "FileStreamSink", "topics": topic, "file": out, "value.converter": "org.apache.kafka.connect.storage.StringConverter"}),
+        ),
+    ] {
+        let resp = client
+            .put(format!("{}/connectors/{name}/config", worker.url))
+            .json(&cfg)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(
+            resp.status(),
+            201,
+            "{name}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    running(&client, &worker.url, "syslog-udp", 2).await;
+    running(&client, &worker.url, "syslog-tcp", 1).await;
+
+    let (udp, tcp) = (udp_port.to_string(), tcp_port.to_string());
+    logger(&[
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &udp,
+        "--udp",
+        "--rfc5424",
+        "-t",
+        "sshd",
+        "--msgid",
+        "ID47",
+        "-p",
+        "auth.warning",
+        "Failed password for root from 203.0.113.9 port 22 ssh2",
+    ]);
+    logger(&[
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &tcp,
+        "--tcp",
+        "--rfc3164",
+        "-t",
+        "su",
+        "-p",
+        "auth.crit",
+        "BAD SU to root on /dev/pts/1",
+    ]);
+    logger(&[
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &tcp,
+        "--tcp",
+        "--octet-count",
+        "--rfc5424",
+        "-t",
+        "kernel",
+        "-p",
+        "kern.err",
+        "eth0: link down",
+    ]);
+
+    let out_ref = &out;
+    let events: Vec<Value> = eventually(
+        "three events in the sink",
+        Duration::from_secs(60),
+        || async move {
+            let text = std::fs::read_to_string(out_ref).unwrap_or_default();
+            let events: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (events.len() >= 3).then_some(events)
+        },
+    )
+    .await;
+    let find = |app: &str| {
+        events
+            .iter()
+            .find(|e| e["appName"] == app)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {app} event in {events:?}"))
+    };
+
+    let sshd = find("sshd");
+    assert_eq!(sshd["type"], "RFC5424");
+    assert_eq!(sshd["messageId"], "ID47");
+    assert_eq!(sshd["facility"], 4, "auth");
+    assert_eq!(sshd["level"], 4, "warning");
+    assert_eq!(
+        sshd["message"],
+        "Failed password for root from 203.0.113.9 port 22 ssh2"
+    );
+    assert_eq!(sshd["remoteAddress"], "127.0.0.1");
+    assert!(
+        sshd["date"].is_i64(),
+        "timestamps are Connect Timestamps (epoch ms): {sshd}"
+    );
+    assert!(
+        sshd["rawMessage"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("<36>1 ")),
+        "{sshd}"
+    );
+
+    let su = find("su");
+    assert_eq!(su["type"], "RFC3164");
+    assert_eq!(
+        (su["facility"].clone(), su["level"].clone()),
+        (json!(4), json!(2))
+    );
+    assert_eq!(su["message"], "BAD SU to root on /dev/pts/1");
+
+    let kernel = find("kernel");
+    assert_eq!(kernel["type"], "RFC5424", "octet-counted TCP frame");
+    assert_eq!(kernel["message"], "eth0: link down");
+    assert_eq!(kernel["level"], 3);
+    assert_eq!(worker.terminate().code(), Some(0));
+}
