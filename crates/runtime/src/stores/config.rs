@@ -9,7 +9,7 @@ use rampart_core::herder::{ConnectorConfig, TargetState};
 use rampart_core::{ConnectError, ConnectResult};
 use serde::{Deserialize, Serialize};
 
-use super::file::{read_if_exists, write_atomically};
+use super::file::{read_if_exists, write_off_thread};
 
 /// One connector's persisted state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -80,10 +80,7 @@ impl FileConfigBackingStore {
                 .map_err(|_| ConnectError::connect("config store lock poisoned"))?;
             serde_json::to_vec_pretty(&*data).map_err(|e| ConnectError::connect(e.to_string()))?
         };
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
-            .await
-            .map_err(|e| ConnectError::connect(e.to_string()))?
+        write_off_thread(path, bytes).await
     }
 }
 

@@ -36,3 +36,12 @@ pub(crate) fn read_if_exists(path: &Path) -> ConnectResult<Option<Vec<u8>>> {
         ))),
     }
 }
+
+/// Writes `bytes` atomically on a blocking thread, so the runtime's worker
+/// threads never wait on fsync.
+pub(crate) async fn write_off_thread(path: &Path, bytes: Vec<u8>) -> ConnectResult<()> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+        .await
+        .map_err(|e| ConnectError::connect(e.to_string()))?
+}

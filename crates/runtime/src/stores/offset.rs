@@ -11,7 +11,7 @@ use rampart_core::record::SourceMap;
 use rampart_core::{ConnectError, ConnectResult};
 use serde_json::Value as Json;
 
-use super::file::{read_if_exists, write_atomically};
+use super::file::{read_if_exists, write_off_thread};
 
 /// Where source offsets are kept.
 #[async_trait]
@@ -100,10 +100,7 @@ impl FileOffsetBackingStore {
                 .collect();
             serde_json::to_vec(&entries).map_err(|e| ConnectError::connect(e.to_string()))?
         };
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
-            .await
-            .map_err(|e| ConnectError::connect(e.to_string()))?
+        write_off_thread(path, bytes).await
     }
 }
 
