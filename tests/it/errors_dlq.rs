@@ -17,9 +17,9 @@ use crate::support::{
 };
 
 /// A record to produce: key, value and an optional header.
-type TestRecord<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
+pub(crate) type TestRecord<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
 
-async fn produce(topic: &str, records: &[TestRecord<'_>]) {
+pub(crate) async fn produce(topic: &str, records: &[TestRecord<'_>]) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("message.timeout.ms", "30000")
@@ -44,7 +44,10 @@ async fn produce(topic: &str, records: &[TestRecord<'_>]) {
 }
 
 /// Reads every record of partition 0 of a topic: (key, value, headers).
-fn read_topic(topic: &str, expected: usize) -> Vec<(String, String, HashMap<String, String>)> {
+pub(crate) fn read_topic(
+    topic: &str,
+    expected: usize,
+) -> Vec<(String, String, HashMap<String, String>)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("dlq-reader"))
