@@ -192,3 +192,128 @@ async fn logger_messages_over_udp_and_tcp_arrive_parsed() {
     assert_eq!(kernel["level"], 3);
     assert_eq!(worker.terminate().code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_accepted_before_a_graceful_stop_reach_kafka() {
+    use tokio::io::AsyncWriteExt;
+    const N: usize = 300;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let topic = unique("drain");
+    let out = dir.path().join("drained.txt");
+    let syslog_port = free_port();
+    for (name, cfg) in [
+        (
+            "syslog-tcp",
+            json!({"connector.class": "SyslogSource", "syslog.listener": "TCP", "syslog.listen.address": "127.0.0.1", "syslog.port": syslog_port, "topic": topic, "syslog.output.format": "ecs", "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false"}),
+        ),
+        (
+            "drain-sink",
+            json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
+        ),
+    ] {
+        let resp = client
+            .put(format!("{}/connectors/{name}/config", worker.url))
+            .json(&cfg)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(resp.status(), 201);
+    }
+    running(&client, &worker.url, "syslog-tcp", 1).await;
+    // Paused, the task polls nothing: accepted messages wait in its buffer.
+    assert_eq!(
+        client
+            .put(format!("{}/connectors/syslog-tcp/pause", worker.url))
+            .send()
+            .await
+            .expect("answers")
+            .status(),
+        202
+    );
+    let url = worker.url.clone();
+    let client_ref = &client;
+    eventually("source paused", Duration::from_secs(30), || {
+        let url = url.clone();
+        async move {
+            let (_, s) = json(
+                client_ref
+                    .get(format!("{url}/connectors/syslog-tcp/status"))
+                    .send()
+                    .await
+                    .ok()?,
+            )
+            .await;
+            (s["tasks"][0]["state"] == "PAUSED").then_some(())
+        }
+    })
+    .await;
+
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", syslog_port))
+        .await
+        .expect("listener accepts");
+    let mut payload = String::new();
+    for i in 0..N {
+        payload.push_str(&format!(
+            "<13>1 2026-11-26T12:00:00Z fw01 app - - - drained message {i}\n"
+        ));
+    }
+    conn.write_all(payload.as_bytes()).await.expect("sent");
+    conn.shutdown().await.expect("closed");
+    let metric = format!(
+        "rampart_connector_task_syslog_received_total{{connector=\"syslog-tcp\",task=\"0\"}} {N}\n"
+    );
+    eventually(
+        "every message accepted by the listener",
+        Duration::from_secs(30),
+        || {
+            let url = url.clone();
+            let metric = metric.clone();
+            async move {
+                client_ref
+                    .get(format!("{url}/metrics"))
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?
+                    .contains(&metric)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+
+    // A graceful stop flushes them to Kafka before the socket closes.
+    assert_eq!(worker.terminate().code(), Some(0), "{}", worker.log_text());
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let out_ref = &out;
+    let lines = eventually(
+        "drained messages in the sink",
+        Duration::from_secs(60),
+        || async move {
+            let text = std::fs::read_to_string(out_ref).unwrap_or_default();
+            let lines: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (lines.len() >= N).then_some(lines)
+        },
+    )
+    .await;
+    let mut messages: Vec<String> = lines
+        .iter()
+        .filter_map(|l| l["message"].as_str().map(str::to_string))
+        .collect();
+    messages.sort();
+    messages.dedup();
+    assert_eq!(messages.len(), N, "every accepted message, once");
+    assert_eq!(lines[0]["host"]["name"], "fw01", "ECS layout");
+    assert_eq!(worker.terminate().code(), Some(0));
+}

@@ -12,7 +12,7 @@ use rampart_core::record::{ConnectRecord, Headers};
 use rampart_core::{ConnectError, ConnectResult};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpSocket, UdpSocket};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
@@ -38,6 +38,23 @@ pub struct ListenerStats {
     pub connections: AtomicU64,
 }
 
+impl rampart_core::connector::ConnectorMetrics for ListenerStats {
+    fn values(&self) -> Vec<(&'static str, u64)> {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        vec![
+            ("syslog_received_total", get(&self.received)),
+            ("syslog_udp_dropped_total", get(&self.udp_dropped)),
+            ("syslog_truncated_total", get(&self.truncated)),
+            (
+                "syslog_oversize_rejected_total",
+                get(&self.oversize_rejected),
+            ),
+            ("syslog_parse_rejected_total", get(&self.parse_rejected)),
+            ("syslog_connections_total", get(&self.connections)),
+        ]
+    }
+}
+
 fn bump(c: &AtomicU64) -> u64 {
     c.fetch_add(1, Ordering::Relaxed) + 1
 }
@@ -49,6 +66,8 @@ pub(crate) struct Ingest {
     pub(crate) config: Arc<SyslogConfig>,
     pub(crate) stats: Arc<ListenerStats>,
     pub(crate) listener: Arc<str>,
+    /// Becomes true when the task drains: stop reading, finish what was read.
+    pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 impl Ingest {
@@ -159,10 +178,14 @@ pub(crate) fn bind(config: &SyslogConfig) -> ConnectResult<Bound> {
 
 /// Receives datagrams until the channel closes. One datagram is one
 /// message (RFC 5426); trailing newlines are trimmed by the parser.
-pub(crate) async fn run_udp(socket: UdpSocket, ingest: Ingest) -> ConnectResult<()> {
+pub(crate) async fn run_udp(socket: UdpSocket, mut ingest: Ingest) -> ConnectResult<()> {
     let mut buf = vec![0u8; 65_536];
     loop {
-        let (n, peer) = socket.recv_from(&mut buf).await.map_err(|e| {
+        let received = tokio::select! {
+            r = socket.recv_from(&mut buf) => r,
+            _ = ingest.shutdown.wait_for(|s| *s) => return Ok(()),
+        };
+        let (n, peer) = received.map_err(|e| {
             ConnectError::connect(format!("UDP receive failed on {}: {e}", ingest.listener))
         })?;
         let Some(bytes) = buf.get(..n) else { continue };
@@ -188,7 +211,7 @@ pub(crate) async fn run_udp(socket: UdpSocket, ingest: Ingest) -> ConnectResult<
 pub(crate) async fn run_tcp(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    ingest: Ingest,
+    mut ingest: Ingest,
 ) -> ConnectResult<()> {
     let limit = Arc::new(Semaphore::new(ingest.config.max_connections));
     loop {
@@ -199,7 +222,11 @@ pub(crate) async fn run_tcp(
             .acquire_owned()
             .await
             .map_err(|_| ConnectError::connect("connection limiter closed"))?;
-        let (stream, peer) = match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = ingest.shutdown.wait_for(|s| *s) => return Ok(()),
+        };
+        let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 warn!(listener = %ingest.listener, error = %e, "accept failed");
@@ -240,16 +267,22 @@ async fn read_stream<S: AsyncRead + Unpin>(
     let mut decoder = FrameDecoder::new(ingest.config.framing.clone());
     let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut shutdown = ingest.shutdown.clone();
     loop {
-        let read = match ingest.config.idle_timeout {
-            Some(t) => match tokio::time::timeout(t, stream.read(&mut chunk)).await {
+        let idle = ingest
+            .config
+            .idle_timeout
+            .unwrap_or(std::time::Duration::MAX);
+        let read = tokio::select! {
+            r = tokio::time::timeout(idle, stream.read(&mut chunk)) => match r {
                 Ok(r) => r?,
                 Err(_) => {
                     debug!(listener = %ingest.listener, %peer, "closing idle connection");
                     0
                 }
             },
-            None => stream.read(&mut chunk).await?,
+            // Draining: frames already read were handed over; stop here.
+            _ = shutdown.wait_for(|s| *s) => return Ok(()),
         };
         let eof = read == 0;
         buf.extend_from_slice(chunk.get(..read).unwrap_or_default());

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rampart_core::connector::{Config, SourceTask, SourceTaskContext};
 use rampart_core::record::SourceRecord;
 use rampart_core::{ConnectError, ConnectResult};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::info;
 
@@ -22,6 +22,7 @@ pub struct SyslogSourceTask {
     rx: Option<mpsc::Receiver<SourceRecord>>,
     listener: Option<JoinHandle<ConnectResult<()>>>,
     stats: Arc<ListenerStats>,
+    shutdown: Option<watch::Sender<bool>>,
 }
 
 impl SyslogSourceTask {
@@ -55,11 +56,14 @@ impl SourceTask for SyslogSourceTask {
         };
         let bound = listener::bind(&config)?;
         let (tx, rx) = mpsc::channel(config.queue_max);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        self.shutdown = Some(shutdown);
         let ingest = Ingest {
             tx,
             config: config.clone(),
             stats: self.stats.clone(),
             listener: config.listener_name().into(),
+            shutdown: shutdown_rx,
         };
         self.listener = Some(match bound {
             Bound::Udp(socket) => tokio::spawn(listener::run_udp(socket, ingest)),
@@ -90,6 +94,25 @@ impl SourceTask for SyslogSourceTask {
             }
         }
         Ok(batch)
+    }
+
+    fn metrics(&self) -> Option<Arc<dyn rampart_core::connector::ConnectorMetrics>> {
+        Some(self.stats.clone())
+    }
+
+    // Stops reading sockets, then hands over everything already parsed:
+    // the channel closes once every reader has dropped its sender.
+    async fn drain(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        if let Some(shutdown) = &self.shutdown {
+            let _ = shutdown.send(true);
+        }
+        let mut records = Vec::new();
+        if let Some(rx) = self.rx.as_mut() {
+            while let Some(r) = rx.recv().await {
+                records.push(r);
+            }
+        }
+        Ok(records)
     }
 
     async fn stop(&mut self) {

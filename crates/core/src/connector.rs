@@ -65,6 +65,13 @@ pub trait Connector: Send + Sync {
     }
 }
 
+/// Counters a task keeps of its own (e.g. a listener's dropped datagrams),
+/// exported beside the framework's metrics.
+pub trait ConnectorMetrics: Send + Sync {
+    /// Counter names (snake case, ending in `_total`) and values.
+    fn values(&self) -> Vec<(&'static str, u64)>;
+}
+
 /// Reads committed source offsets (`OffsetStorageReader`).
 pub trait OffsetStorageReader: Send + Sync {
     /// The last committed offset of a source partition.
@@ -95,6 +102,19 @@ pub trait SourceTask: Send + Sync {
     /// upstream (the framework has already persisted the offsets).
     async fn commit(&mut self) -> ConnectResult<()> {
         Ok(())
+    }
+
+    /// The task's own counters, read whenever metrics are scraped.
+    fn metrics(&self) -> Option<Arc<dyn ConnectorMetrics>> {
+        None
+    }
+
+    /// On a graceful stop, before `stop`: stop taking input and return
+    /// everything already accepted, so it reaches Kafka. Sources that cannot
+    /// re-read their input (network listeners) need this; the default has
+    /// nothing to hand over.
+    async fn drain(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        Ok(Vec::new())
     }
 
     /// Stops the task and releases its resources.

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use rampart_core::connector::ConnectorType;
+use rampart_core::connector::{ConnectorMetrics, ConnectorType};
 use rampart_core::herder::ConnectorTaskId;
 
 /// Counters of one task (`task-error-metrics`, `source-task-metrics`,
 /// `sink-task-metrics`).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct TaskMetrics {
     /// total-record-errors
     pub record_errors: AtomicU64,
@@ -37,6 +37,16 @@ pub struct TaskMetrics {
     pub offset_commits: AtomicU64,
     /// offset-commit-skip-total (sinks) / failed commits
     pub offset_commit_failures: AtomicU64,
+    /// The task's own counters, if it keeps any.
+    pub connector: std::sync::OnceLock<Arc<dyn ConnectorMetrics>>,
+}
+
+impl std::fmt::Debug for TaskMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskMetrics")
+            .field("record_errors", &self.record_errors)
+            .finish()
+    }
 }
 
 impl TaskMetrics {
@@ -161,6 +171,32 @@ impl MetricsRegistry {
                     get(field(m))
                 );
                 let _ = k;
+            }
+        }
+        // Connector-specific counters, under Rampart's own prefix.
+        let mut names: Vec<&'static str> = Vec::new();
+        let mut rows: Vec<(&'static str, String)> = Vec::new();
+        for (id, _, m) in &tasks {
+            if let Some(c) = m.connector.get() {
+                for (name, value) in c.values() {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                    rows.push((
+                        name,
+                        format!(
+                            "rampart_connector_task_{name}{{connector=\"{}\",task=\"{}\"}} {value}",
+                            escape(&id.connector),
+                            id.task
+                        ),
+                    ));
+                }
+            }
+        }
+        for name in names {
+            let _ = writeln!(out, "# TYPE rampart_connector_task_{name} counter");
+            for (_, row) in rows.iter().filter(|(n, _)| *n == name) {
+                let _ = writeln!(out, "{row}");
             }
         }
         let _ = writeln!(

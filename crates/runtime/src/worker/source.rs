@@ -67,6 +67,9 @@ impl SourceTaskRunner {
         self.task
             .start(&self.shared.task_config, self.context.clone())
             .await?;
+        if let Some(m) = self.task.metrics() {
+            let _ = self.shared.metrics.connector.set(m);
+        }
         let committable: Committable = Arc::default();
         let (ack_tx, ack_rx) = mpsc::channel(MAX_OUTSTANDING);
         let (fail_tx, mut fail_rx) = oneshot::channel();
@@ -113,6 +116,23 @@ impl SourceTaskRunner {
                 }
             }
         };
+        // On a clean stop, records the task accepted but did not return yet
+        // (a listener's buffer) are sent too, within the graceful timeout.
+        if outcome.is_ok() {
+            let timeout = self.shared.worker.task_shutdown_timeout;
+            match tokio::time::timeout(timeout, self.task.drain()).await {
+                Ok(Ok(records)) => {
+                    if !records.is_empty() {
+                        info!(task = %self.shared.id, records = records.len(), "sending records drained at shutdown");
+                    }
+                    for record in records {
+                        self.send(record, &ack_tx).await?;
+                    }
+                }
+                Ok(Err(e)) => warn!(task = %self.shared.id, error = %e, "drain at shutdown failed"),
+                Err(_) => warn!(task = %self.shared.id, "drain at shutdown timed out"),
+            }
+        }
         // Let in-flight records finish, within the graceful shutdown timeout,
         // then commit what was acknowledged.
         drop(ack_tx);
