@@ -317,3 +317,213 @@ async fn messages_accepted_before_a_graceful_stop_reach_kafka() {
     assert_eq!(lines[0]["host"]["name"], "fw01", "ECS layout");
     assert_eq!(worker.terminate().code(), Some(0));
 }
+
+fn openssl(args: &[&std::ffi::OsStr]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A certificate signed by `ca` (or a CA certificate when `ca` is None).
+fn certificate(
+    dir: &std::path::Path,
+    name: &str,
+    ca: Option<(&std::path::Path, &std::path::Path)>,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key, csr, ext) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.csr")),
+        dir.join(format!("{name}.ext")),
+    );
+    let subject = format!("/CN={name}");
+    let o = |s: &str| std::ffi::OsString::from(s);
+    match ca {
+        None => openssl(&[
+            &o("req"),
+            &o("-x509"),
+            &o("-newkey"),
+            &o("rsa:2048"),
+            &o("-nodes"),
+            &o("-days"),
+            &o("1"),
+            &o("-subj"),
+            &o(&subject),
+            &o("-keyout"),
+            key.as_os_str(),
+            &o("-out"),
+            cert.as_os_str(),
+        ]),
+        Some((ca_cert, ca_key)) => {
+            std::fs::write(&ext, "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n").expect("temp dir");
+            openssl(&[
+                &o("req"),
+                &o("-newkey"),
+                &o("rsa:2048"),
+                &o("-nodes"),
+                &o("-subj"),
+                &o(&subject),
+                &o("-keyout"),
+                key.as_os_str(),
+                &o("-out"),
+                csr.as_os_str(),
+            ]);
+            openssl(&[
+                &o("x509"),
+                &o("-req"),
+                &o("-in"),
+                csr.as_os_str(),
+                &o("-CA"),
+                ca_cert.as_os_str(),
+                &o("-CAkey"),
+                ca_key.as_os_str(),
+                &o("-CAcreateserial"),
+                &o("-days"),
+                &o("1"),
+                &o("-extfile"),
+                ext.as_os_str(),
+                &o("-out"),
+                cert.as_os_str(),
+            ]);
+        }
+    }
+    (cert, key)
+}
+
+/// Sends lines over TLS with `openssl s_client`, optionally with a client
+/// certificate; returns whether the session went through.
+fn send_tls(
+    port: u16,
+    ca: &std::path::Path,
+    client: Option<(&std::path::Path, &std::path::Path)>,
+    lines: &str,
+) -> bool {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-quiet",
+        "-no_ign_eof",
+        "-verify_return_error",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+        "-CAfile",
+    ])
+    .arg(ca);
+    if let Some((cert, key)) = client {
+        cmd.arg("-cert").arg(cert).arg("-key").arg(key);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl runs");
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(lines.as_bytes());
+    child.wait().is_ok_and(|s| s.success())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_listener_with_client_certificates() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca_cert, ca_key) = certificate(dir.path(), "ca", None);
+    let ca = Some((ca_cert.as_path(), ca_key.as_path()));
+    let (server_cert, server_key) = certificate(dir.path(), "server", ca);
+    let (client_cert, client_key) = certificate(dir.path(), "client", ca);
+    let (other_ca, other_key) = certificate(dir.path(), "other-ca", None);
+    let (stranger_cert, stranger_key) = certificate(
+        dir.path(),
+        "stranger",
+        Some((other_ca.as_path(), other_key.as_path())),
+    );
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let topic = unique("tls");
+    let out = dir.path().join("tls.jsonl");
+    let syslog_port = free_port();
+    for (name, cfg) in [
+        (
+            "syslog-tls",
+            json!({
+            "connector.class": "SyslogSource", "syslog.listener": "TCPSSL", "syslog.listen.address": "127.0.0.1",
+            "syslog.port": syslog_port, "topic": topic,
+            "syslog.ssl.cert.chain.path": server_cert, "syslog.ssl.key.path": server_key, "syslog.ssl.client.ca.path": ca_cert,
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false"}),
+        ),
+        (
+            "tls-sink",
+            json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
+        ),
+    ] {
+        let resp = client
+            .put(format!("{}/connectors/{name}/config", worker.url))
+            .json(&cfg)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(resp.status(), 201);
+    }
+    running(&client, &worker.url, "syslog-tls", 1).await;
+
+    let (sc, sk) = (stranger_cert.clone(), stranger_key.clone());
+    let ca = ca_cert.clone();
+    let refused = tokio::task::spawn_blocking(move || {
+        send_tls(
+            syslog_port,
+            &ca,
+            Some((&sc, &sk)),
+            "<13>1 - fw01 app - - - from a stranger\n",
+        )
+    })
+    .await
+    .expect("joined");
+    let ca = ca_cert.clone();
+    let accepted = tokio::task::spawn_blocking(move || {
+        send_tls(
+            syslog_port,
+            &ca,
+            Some((&client_cert, &client_key)),
+            "<13>1 - fw01 app - - - over tls\n<13>1 - fw01 app - - - second\n",
+        )
+    })
+    .await
+    .expect("joined");
+    assert!(accepted, "a trusted client certificate is accepted");
+    let out_ref = &out;
+    let events: Vec<Value> = eventually(
+        "TLS events in the sink",
+        Duration::from_secs(60),
+        || async move {
+            let text = std::fs::read_to_string(out_ref).unwrap_or_default();
+            let events: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (events.len() >= 2).then_some(events)
+        },
+    )
+    .await;
+    let messages: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        vec!["over tls", "second"],
+        "the stranger's message never arrives (refused: {refused})"
+    );
+    assert_eq!(worker.terminate().code(), Some(0));
+}
