@@ -527,3 +527,151 @@ async fn tls_listener_with_client_certificates() {
     );
     assert_eq!(worker.terminate().code(), Some(0));
 }
+
+/// rsyslog as the sender, the way it is deployed in front of a collector:
+/// it receives over TCP and forwards with octet counting, and over TLS.
+#[tokio::test(flavor = "multi_thread")]
+async fn rsyslog_forwards_octet_counted_and_over_tls() {
+    let rsyslogd = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let rsyslogd =
+        rsyslogd.expect("rsyslogd is installed (scripts/test installs rsyslog and rsyslog-gnutls)");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca_cert, ca_key) = certificate(dir.path(), "ca", None);
+    let (server_cert, server_key) = certificate(
+        dir.path(),
+        "server",
+        Some((ca_cert.as_path(), ca_key.as_path())),
+    );
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let topic = unique("rsyslog");
+    let out = dir.path().join("rsyslog.jsonl");
+    let (tcp_port, tls_port, input_port) = (free_port(), free_port(), free_port());
+    let source = |name: &str, listener: &str, p: u16| {
+        let mut c = json!({
+            "connector.class": "SyslogSource", "syslog.listener": listener, "syslog.listen.address": "127.0.0.1",
+            "syslog.port": p, "topic": topic, "transforms": "path", "transforms.path.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+            "transforms.path.static.field": "path", "transforms.path.static.value": name,
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false"});
+        if listener == "TCPSSL" {
+            c["syslog.ssl.cert.chain.path"] = json!(server_cert);
+            c["syslog.ssl.key.path"] = json!(server_key);
+        }
+        c
+    };
+    for (name, cfg) in [
+        ("from-rsyslog-tcp", source("tcp", "TCP", tcp_port)),
+        ("from-rsyslog-tls", source("tls", "TCPSSL", tls_port)),
+        (
+            "rsyslog-sink",
+            json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
+        ),
+    ] {
+        let resp = client
+            .put(format!("{}/connectors/{name}/config", worker.url))
+            .json(&cfg)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(
+            resp.status(),
+            201,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    running(&client, &worker.url, "from-rsyslog-tcp", 1).await;
+    running(&client, &worker.url, "from-rsyslog-tls", 1).await;
+
+    let work = dir.path().join("rsyslog-work");
+    std::fs::create_dir_all(&work).expect("temp dir");
+    let conf = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"global(workDirectory="{work}" defaultNetstreamDriverCAFile="{ca}")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="{input_port}" ruleset="forward")
+ruleset(name="forward") {{
+  action(type="omfwd" target="127.0.0.1" port="{tcp_port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+  action(type="omfwd" target="127.0.0.1" port="{tls_port}" protocol="tcp" StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/certvalid" template="RSYSLOG_SyslogProtocol23Format")
+}}
+"#,
+            work = work.display(),
+            ca = ca_cert.display()
+        ),
+    )
+    .expect("temp dir");
+    let pid = dir.path().join("rsyslog.pid");
+    let mut rsyslog = std::process::Command::new(rsyslogd)
+        .arg("-n")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-i")
+        .arg(&pid)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("rsyslog.log")).expect("temp dir"))
+        .spawn()
+        .expect("rsyslogd starts");
+    eventually("rsyslog listening", Duration::from_secs(30), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", input_port))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    logger(&[
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &input_port.to_string(),
+        "--tcp",
+        "--rfc5424",
+        "-t",
+        "sshd",
+        "--msgid",
+        "AUTH",
+        "-p",
+        "auth.notice",
+        "Accepted publickey for deploy from 198.51.100.7",
+    ]);
+
+    let out_ref = &out;
+    let events: Vec<Value> = eventually(
+        "the message through both paths",
+        Duration::from_secs(60),
+        || async move {
+            let text = std::fs::read_to_string(out_ref).unwrap_or_default();
+            let events: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (events.len() >= 2).then_some(events)
+        },
+    )
+    .await;
+    let _ = rsyslog.kill();
+    let _ = rsyslog.wait();
+    let mut paths: Vec<&str> = events.iter().filter_map(|e| e["path"].as_str()).collect();
+    paths.sort();
+    assert_eq!(paths, vec!["tcp", "tls"]);
+    for e in &events {
+        assert_eq!(e["type"], "RFC5424", "{e}");
+        assert_eq!(e["appName"], "sshd");
+        assert_eq!(e["messageId"], "AUTH");
+        assert_eq!(
+            (e["facility"].clone(), e["level"].clone()),
+            (json!(4), json!(5))
+        );
+        assert_eq!(
+            e["message"],
+            "Accepted publickey for deploy from 198.51.100.7"
+        );
+    }
+    assert_eq!(worker.terminate().code(), Some(0));
+}
