@@ -675,3 +675,193 @@ ruleset(name="forward") {{
     }
     assert_eq!(worker.terminate().code(), Some(0));
 }
+
+/// A broker of the test's own (Tansu from `.tools/`, which `scripts/broker`
+/// installs), so pausing it disturbs no other test.
+struct OwnBroker {
+    child: std::process::Child,
+    address: String,
+}
+
+impl OwnBroker {
+    fn start() -> Self {
+        let tools = std::env::var("RAMPART_TOOLS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = std::process::Command::new(tools.join("tansu"))
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tansu is installed in .tools (scripts/broker start)");
+        OwnBroker {
+            child,
+            address: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(sig)
+            .arg(self.child.id().to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig}");
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Messages accepted over TCP while the broker is frozen (SIGSTOP) are all
+/// delivered once it comes back: nothing is dropped, and the source's small
+/// buffer (`syslog.queue.max.size=50`) pushes back instead of growing.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
+    use tokio::io::AsyncWriteExt;
+    const N: usize = 2000;
+    let broker = OwnBroker::start();
+    eventually("own broker listening", Duration::from_secs(30), || async {
+        tokio::net::TcpStream::connect(broker.address.as_str())
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(
+        dir.path(),
+        port,
+        &[("bootstrap.servers", broker.address.as_str())],
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let topic = unique("frozen");
+    let syslog_port = free_port();
+    let cfg = json!({
+        "connector.class": "SyslogSource", "syslog.listener": "TCP", "syslog.listen.address": "127.0.0.1",
+        "syslog.port": syslog_port, "topic": topic, "syslog.queue.max.size": 50,
+        "topic.creation.default.partitions": 1, "topic.creation.default.replication.factor": 1,
+        "producer.override.queue.buffering.max.messages": 200,
+    });
+    let resp = client
+        .put(format!("{}/connectors/frozen/config", worker.url))
+        .json(&cfg)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resp.status(), 201);
+    running(&client, &worker.url, "frozen", 1).await;
+    // One message through first, so the topic exists before the freeze.
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", syslog_port))
+        .await
+        .expect("listener accepts");
+    conn.write_all(b"<13>1 - fw01 app - - - warm-up\n")
+        .await
+        .expect("sent");
+    let url = worker.url.clone();
+    let client_ref = &client;
+    let received = |n: u64| {
+        let url = url.clone();
+        let metric =
+            "rampart_connector_task_syslog_received_total{connector=\"frozen\",task=\"0\"} ";
+        move || {
+            let url = url.clone();
+            async move {
+                let text = client_ref
+                    .get(format!("{url}/metrics"))
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                let value: u64 = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix(metric))?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                (value >= n).then_some(value)
+            }
+        }
+    };
+    eventually("warm-up accepted", Duration::from_secs(30), received(1)).await;
+
+    broker.signal("-STOP");
+    let sender = tokio::spawn(async move {
+        for i in 0..N {
+            conn.write_all(format!("<13>1 - fw01 app - - - frozen {i:05}\n").as_bytes())
+                .await
+                .expect("sent");
+        }
+        conn.shutdown().await.expect("closed");
+    });
+    // Some of it is accepted while the broker is frozen, then the small
+    // buffers fill and reads stop.
+    eventually(
+        "messages accepted during the freeze",
+        Duration::from_secs(30),
+        received(101),
+    )
+    .await;
+    broker.signal("-CONT");
+    sender.await.expect("sender finished");
+
+    let topic_ref = topic.clone();
+    let address = broker.address.clone();
+    let values = tokio::task::spawn_blocking(move || read_all(&address, &topic_ref, N + 1))
+        .await
+        .expect("reader");
+    let mut frozen: Vec<&str> = values
+        .iter()
+        .filter_map(|v| v.split("frozen ").nth(1))
+        .collect();
+    frozen.sort();
+    frozen.dedup();
+    assert_eq!(
+        frozen.len(),
+        N,
+        "every message accepted over TCP reached the topic"
+    );
+    assert_eq!(worker.terminate().code(), Some(0));
+}
+
+fn read_all(bootstrap: &str, topic: &str, expected: usize) -> Vec<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique("frozen-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("partition");
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while out.len() < expected && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+        }
+    }
+    out
+}
