@@ -865,3 +865,126 @@ fn read_all(bootstrap: &str, topic: &str, expected: usize) -> Vec<String> {
     }
     out
 }
+
+/// UDP datagrams dropped under overload are counted in `/metrics` and shown
+/// in the task's status, never lost silently.
+#[tokio::test(flavor = "multi_thread")]
+async fn udp_drops_show_in_metrics_and_task_status() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let udp_port = free_port();
+    let cfg = json!({
+        "connector.class": "SyslogSource", "syslog.listener": "UDP", "syslog.listen.address": "127.0.0.1",
+        "syslog.port": udp_port, "topic": unique("udp-drops"), "syslog.queue.max.size": 5,
+    });
+    let resp = client
+        .put(format!("{}/connectors/udp/config", worker.url))
+        .json(&cfg)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resp.status(), 201);
+    running(&client, &worker.url, "udp", 1).await;
+    // Paused, the task drains nothing: a 5-message buffer overflows.
+    assert_eq!(
+        client
+            .put(format!("{}/connectors/udp/pause", worker.url))
+            .send()
+            .await
+            .expect("answers")
+            .status(),
+        202
+    );
+    let url = worker.url.clone();
+    let client_ref = &client;
+    eventually("task paused", Duration::from_secs(30), || {
+        let url = url.clone();
+        async move {
+            let (_, s) = json(
+                client_ref
+                    .get(format!("{url}/connectors/udp/status"))
+                    .send()
+                    .await
+                    .ok()?,
+            )
+            .await;
+            (s["tasks"][0]["state"] == "PAUSED").then_some(())
+        }
+    })
+    .await;
+    let sender = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    for i in 0..50 {
+        sender
+            .send_to(
+                format!("<13>1 - fw01 app - - - datagram {i}").as_bytes(),
+                ("127.0.0.1", udp_port),
+            )
+            .await
+            .expect("sent");
+    }
+    let counter = |text: &str, name: &str| -> Option<u64> {
+        let prefix =
+            format!("rampart_connector_task_syslog_{name}{{connector=\"udp\",task=\"0\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let dropped = eventually(
+        "every datagram kept or counted as dropped",
+        Duration::from_secs(30),
+        || {
+            let url = url.clone();
+            async move {
+                let text = client_ref
+                    .get(format!("{url}/metrics"))
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                let (dropped, received) = (
+                    counter(&text, "udp_dropped_total")?,
+                    counter(&text, "received_total")?,
+                );
+                (dropped + received == 50).then_some(dropped)
+            }
+        },
+    )
+    .await;
+    assert!(dropped > 0, "a 5-message buffer cannot hold 50 datagrams");
+    let expected = format!(
+        "{dropped} UDP datagrams dropped because the buffer (syslog.queue.max.size) was full"
+    );
+    let expected_ref = &expected;
+    eventually(
+        "the drops in the task status",
+        Duration::from_secs(30),
+        || {
+            let url = url.clone();
+            async move {
+                let (_, s) = json(
+                    client_ref
+                        .get(format!("{url}/connectors/udp/status"))
+                        .send()
+                        .await
+                        .ok()?,
+                )
+                .await;
+                let trace = s["tasks"][0]["trace"].as_str()?;
+                (s["tasks"][0]["state"] == "PAUSED" && trace.contains(expected_ref.as_str()))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    assert_eq!(worker.terminate().code(), Some(0));
+}

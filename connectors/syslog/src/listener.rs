@@ -53,6 +53,23 @@ impl rampart_core::connector::ConnectorMetrics for ListenerStats {
             ("syslog_connections_total", get(&self.connections)),
         ]
     }
+
+    // Data lost on the way in is a warning in the task's status.
+    fn warning(&self) -> Option<String> {
+        let dropped = self.udp_dropped.load(Ordering::Relaxed);
+        let rejected = self.oversize_rejected.load(Ordering::Relaxed);
+        let mut parts = Vec::new();
+        if dropped > 0 {
+            parts.push(format!("{dropped} UDP datagrams dropped because the buffer (syslog.queue.max.size) was full"));
+        }
+        if rejected > 0 {
+            parts.push(format!(
+                "{rejected} TCP messages over syslog.max.message.bytes dropped"
+            ));
+        }
+        (!parts.is_empty())
+            .then(|| format!("data lost since the task started: {}", parts.join("; ")))
+    }
 }
 
 fn bump(c: &AtomicU64) -> u64 {

@@ -70,6 +70,12 @@ pub trait Connector: Send + Sync {
 pub trait ConnectorMetrics: Send + Sync {
     /// Counter names (snake case, ending in `_total`) and values.
     fn values(&self) -> Vec<(&'static str, u64)>;
+
+    /// A warning about data the task could not keep (e.g. datagrams dropped
+    /// under overload), shown as the `trace` of its RUNNING or PAUSED status.
+    fn warning(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Reads committed source offsets (`OffsetStorageReader`).

@@ -97,6 +97,7 @@ pub(crate) struct TaskShared {
     topics: Arc<ActiveTopics>,
     tracking: bool,
     last_status: Arc<AtomicU8>,
+    warning: Arc<Mutex<Option<String>>>,
 }
 
 impl TaskShared {
@@ -104,19 +105,47 @@ impl TaskShared {
         if self.last_status.swap(status as u8, Ordering::Relaxed) == status as u8 {
             return;
         }
+        self.put_status(status);
+    }
+
+    fn put_status(&self, status: TaskStatus) {
         let state = match status {
             TaskStatus::Running => State::Running,
             TaskStatus::Paused => State::Paused,
         };
+        let trace = self.warning.lock().ok().and_then(|w| w.clone());
         self.status.put_task(
             &self.id,
             TaskState {
                 id: self.id.task,
                 state,
                 worker_id: self.worker.worker_id.clone(),
-                trace: None,
+                trace,
             },
         );
+    }
+
+    /// Publishes the task's own warning (e.g. dropped datagrams) in its
+    /// status when it changed.
+    pub(crate) fn refresh_warning(&self) {
+        let Some(current) = self.metrics.connector.get().map(|c| c.warning()) else {
+            return;
+        };
+        let changed = match self.warning.lock() {
+            Ok(mut w) if *w != current => {
+                *w = current;
+                true
+            }
+            _ => false,
+        };
+        let status = match self.last_status.load(Ordering::Relaxed) {
+            1 => TaskStatus::Running,
+            2 => TaskStatus::Paused,
+            _ => return,
+        };
+        if changed {
+            self.put_status(status);
+        }
     }
 
     pub(crate) fn fail(&self, e: &ConnectError) {
@@ -374,6 +403,7 @@ impl Worker {
             topics: self.topics.clone(),
             tracking: self.config.topic_tracking,
             last_status: Arc::default(),
+            warning: Arc::default(),
         };
         match (plugin.new_task)() {
             Task::Source(task) => {

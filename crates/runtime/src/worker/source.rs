@@ -155,6 +155,7 @@ impl SourceTaskRunner {
     }
 
     async fn commit(&mut self, committable: &Committable) -> ConnectResult<()> {
+        self.shared.refresh_warning();
         let entries: Vec<(SourceMap, Option<SourceMap>)> = {
             let mut c = committable
                 .lock()
