@@ -988,3 +988,111 @@ async fn udp_drops_show_in_metrics_and_task_status() {
     .await;
     assert_eq!(worker.terminate().code(), Some(0));
 }
+
+/// Strict parsing never drops silently: without tolerance a non-conformant
+/// line fails the task with the reason; with `errors.tolerance=all` it is
+/// skipped and counted while good lines flow.
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_rejects_follow_errors_tolerance() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let (strict_port, tolerant_port) = (free_port(), free_port());
+    let topic = unique("strict");
+    let out = dir.path().join("strict.jsonl");
+    let source = |p: u16, tolerance: &str| {
+        json!({"connector.class": "SyslogSource", "syslog.listener": "TCP", "syslog.listen.address": "127.0.0.1",
+               "syslog.port": p, "topic": topic, "syslog.parse.strict": true, "errors.tolerance": tolerance,
+               "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false"})
+    };
+    for (name, cfg) in [
+        ("strict", source(strict_port, "none")),
+        ("tolerant", source(tolerant_port, "all")),
+        (
+            "strict-sink",
+            json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
+        ),
+    ] {
+        let resp = client
+            .put(format!("{}/connectors/{name}/config", worker.url))
+            .json(&cfg)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(resp.status(), 201);
+    }
+    running(&client, &worker.url, "strict", 1).await;
+    running(&client, &worker.url, "tolerant", 1).await;
+    for p in [strict_port, tolerant_port] {
+        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", p))
+            .await
+            .expect("listener accepts");
+        conn.write_all(
+            b"this is not syslog\n<13>1 2026-11-26T12:00:00Z fw01 app - - - conformant\n",
+        )
+        .await
+        .expect("sent");
+        conn.shutdown().await.expect("closed");
+    }
+    let url = worker.url.clone();
+    let client_ref = &client;
+    let trace = eventually("the strict task failed", Duration::from_secs(30), || {
+        let url = url.clone();
+        async move {
+            let (_, s) = json(
+                client_ref
+                    .get(format!("{url}/connectors/strict/status"))
+                    .send()
+                    .await
+                    .ok()?,
+            )
+            .await;
+            (s["tasks"][0]["state"] == "FAILED").then(|| {
+                s["tasks"][0]["trace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+        }
+    })
+    .await;
+    assert!(trace.contains("rejected by strict parsing"), "{trace}");
+    let out_ref = &out;
+    let events: Vec<Value> = eventually(
+        "the tolerant source's good line",
+        Duration::from_secs(30),
+        || async move {
+            let text = std::fs::read_to_string(out_ref).unwrap_or_default();
+            let events: Vec<Value> = text
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            (!events.is_empty()).then_some(events)
+        },
+    )
+    .await;
+    assert_eq!(events[0]["message"], "conformant");
+    let (_, tolerant) = json(
+        client
+            .get(format!("{}/connectors/tolerant/status", worker.url))
+            .send()
+            .await
+            .expect("answers"),
+    )
+    .await;
+    assert_eq!(tolerant["tasks"][0]["state"], "RUNNING");
+    let metrics = client
+        .get(format!("{}/metrics", worker.url))
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("rampart_connector_task_syslog_parse_rejected_total{connector=\"tolerant\",task=\"0\"} 1\n"), "{metrics}");
+    assert_eq!(worker.terminate().code(), Some(0));
+}

@@ -272,6 +272,9 @@ pub struct SyslogConfig {
     pub key: RecordKey,
     /// TLS certificate, key and optional client CA paths.
     pub tls: Option<(String, String, Option<String>)>,
+    /// `errors.tolerance=all`: strict-mode rejects are skipped (counted and
+    /// logged) instead of failing the task.
+    pub tolerate_errors: bool,
 }
 
 impl SyslogConfig {
@@ -336,6 +339,9 @@ impl SyslogConfig {
                 _ => RecordKey::None,
             },
             tls,
+            tolerate_errors: config
+                .get("errors.tolerance")
+                .is_some_and(|t| t.trim() == "all"),
         })
     }
 

@@ -85,6 +85,8 @@ pub(crate) struct Ingest {
     pub(crate) listener: Arc<str>,
     /// Becomes true when the task drains: stop reading, finish what was read.
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// A reject that must fail the task (strict parsing, `errors.tolerance=none`).
+    pub(crate) fatal: Arc<std::sync::Mutex<Option<ConnectError>>>,
 }
 
 impl Ingest {
@@ -98,8 +100,18 @@ impl Ingest {
             Ok(m) => m,
             Err(e) => {
                 let n = bump(&self.stats.parse_rejected);
-                if n.is_power_of_two() {
-                    warn!(listener = %self.listener, %remote, error = %e, rejected = n, "message rejected by strict parsing");
+                if !self.config.tolerate_errors {
+                    // Nothing is dropped silently: without tolerance the
+                    // task fails with the reason, as a Kafka task would.
+                    if let Ok(mut f) = self.fatal.lock() {
+                        f.get_or_insert_with(|| {
+                            ConnectError::Data(rampart_core::DataError::new(format!(
+                                "message from {remote} rejected by strict parsing: {e}"
+                            )))
+                        });
+                    }
+                } else if n.is_power_of_two() {
+                    warn!(listener = %self.listener, %remote, error = %e, rejected = n, "message rejected by strict parsing (errors.tolerance=all)");
                 }
                 return None;
             }

@@ -23,6 +23,7 @@ pub struct SyslogSourceTask {
     listener: Option<JoinHandle<ConnectResult<()>>>,
     stats: Arc<ListenerStats>,
     shutdown: Option<watch::Sender<bool>>,
+    fatal: Arc<std::sync::Mutex<Option<ConnectError>>>,
 }
 
 impl SyslogSourceTask {
@@ -64,6 +65,7 @@ impl SourceTask for SyslogSourceTask {
             stats: self.stats.clone(),
             listener: config.listener_name().into(),
             shutdown: shutdown_rx,
+            fatal: self.fatal.clone(),
         };
         self.listener = Some(match bound {
             Bound::Udp(socket) => tokio::spawn(listener::run_udp(socket, ingest)),
@@ -79,6 +81,9 @@ impl SourceTask for SyslogSourceTask {
         let (Some(rx), Some(config)) = (self.rx.as_mut(), self.config.clone()) else {
             return Err(ConnectError::connect("task not started"));
         };
+        if let Some(e) = self.fatal.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
         // `recv` is cancel-safe: a poll cancelled while waiting loses nothing.
         let first = match tokio::time::timeout(config.backoff, rx.recv()).await {
             Ok(Some(r)) => r,
