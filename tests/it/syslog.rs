@@ -516,14 +516,16 @@ async fn tls_listener_with_client_certificates() {
         },
     )
     .await;
-    let messages: Vec<&str> = events
+    // The topic has several partitions, so arrival order is not fixed.
+    let mut messages: Vec<&str> = events
         .iter()
         .filter_map(|e| e["message"].as_str())
         .collect();
+    messages.sort();
     assert_eq!(
         messages,
         vec!["over tls", "second"],
-        "the stranger's message never arrives (refused: {refused})"
+        "the stranger's message never arrives (its client saw success: {refused})"
     );
     assert_eq!(worker.terminate().code(), Some(0));
 }
