@@ -48,9 +48,18 @@ pub(crate) fn read_topic(
     topic: &str,
     expected: usize,
 ) -> Vec<(String, String, HashMap<String, String>)> {
+    read_partition0(&bootstrap(), topic, expected)
+}
+
+/// Reads partition 0 of a topic from the start: (key, value, headers).
+pub(crate) fn read_partition0(
+    bootstrap: &str,
+    topic: &str,
+    expected: usize,
+) -> Vec<(String, String, HashMap<String, String>)> {
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("dlq-reader"))
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique("test-reader"))
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
@@ -59,7 +68,7 @@ pub(crate) fn read_topic(
         .expect("partition");
     consumer.assign(&tpl).expect("assign");
     let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while out.len() < expected && std::time::Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
             let text =

@@ -846,26 +846,10 @@ async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
 }
 
 fn read_all(bootstrap: &str, topic: &str, expected: usize) -> Vec<String> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", unique("frozen-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while out.len() < expected && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
-        }
-    }
-    out
+    crate::errors_dlq::read_partition0(bootstrap, topic, expected)
+        .into_iter()
+        .map(|(_, value, _)| value)
+        .collect()
 }
 
 /// UDP datagrams dropped under overload are counted in `/metrics` and shown
