@@ -13,7 +13,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::json;
 
 use crate::support::{
-    bootstrap, eventually, free_port, json, unique, worker_properties, WorkerProcess,
+    bootstrap, eventually, free_port, json, unique, wait_for, worker_properties, WorkerProcess,
 };
 
 /// A record to produce: key, value and an optional header.
@@ -260,27 +260,14 @@ async fn bad_record_goes_to_the_dlq_with_context_and_the_pipeline_carries_on() {
         .await
         .expect("answers");
     assert_eq!(resp.status(), 201);
-    let url = worker.url.clone();
-    let trace = eventually("strict sink failed", Duration::from_secs(60), || {
-        let url = url.clone();
-        async move {
-            let (_, s) = json(
-                client_ref
-                    .get(format!("{url}/connectors/strict-sink/status"))
-                    .send()
-                    .await
-                    .ok()?,
-            )
-            .await;
-            (s["tasks"][0]["state"] == "FAILED").then(|| {
-                s["tasks"][0]["trace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-        }
+    let failed = wait_for(&client, &worker.url, "strict-sink", |s| {
+        s["tasks"][0]["state"] == "FAILED"
     })
     .await;
+    let trace = failed["tasks"][0]["trace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
         trace.contains("Tolerance exceeded in error handler"),
         "{trace}"

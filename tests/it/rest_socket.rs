@@ -4,40 +4,11 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::{
-    eventually, free_port, json, rampart_bin, unique, worker_properties, WorkerProcess,
+    eventually, free_port, json, rampart_bin, unique, wait_for, worker_properties, WorkerProcess,
 };
-
-async fn status(client: &reqwest::Client, url: &str, name: &str) -> Value {
-    json(
-        client
-            .get(format!("{url}/connectors/{name}/status"))
-            .send()
-            .await
-            .expect("worker answers"),
-    )
-    .await
-    .1
-}
-
-async fn wait_for(
-    client: &reqwest::Client,
-    url: &str,
-    name: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Value {
-    eventually(
-        &format!("status of {name}"),
-        Duration::from_secs(40),
-        || async {
-            let s = status(client, url, name).await;
-            pred(&s).then_some(s)
-        },
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_task_shows_trace_and_restart_brings_it_back() {

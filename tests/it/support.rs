@@ -186,3 +186,34 @@ pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
     let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
     (status, value)
 }
+
+/// A connector's status (`GET /connectors/{name}/status`); `Null` while the
+/// worker does not answer.
+pub async fn status(client: &reqwest::Client, url: &str, name: &str) -> serde_json::Value {
+    match client
+        .get(format!("{url}/connectors/{name}/status"))
+        .send()
+        .await
+    {
+        Ok(resp) => json(resp).await.1,
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+/// Polls a connector's status until `pred` holds, and returns it.
+pub async fn wait_for(
+    client: &reqwest::Client,
+    url: &str,
+    name: &str,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    eventually(
+        &format!("status of {name}"),
+        Duration::from_secs(40),
+        || async {
+            let s = status(client, url, name).await;
+            pred(&s).then_some(s)
+        },
+    )
+    .await
+}

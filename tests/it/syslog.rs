@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{eventually, free_port, json, unique, worker_properties, WorkerProcess};
+use crate::support::{
+    eventually, free_port, json, unique, wait_for, worker_properties, WorkerProcess,
+};
 
 fn logger(args: &[&str]) {
     let out = std::process::Command::new("logger")
@@ -20,26 +22,13 @@ fn logger(args: &[&str]) {
 }
 
 async fn running(client: &reqwest::Client, url: &str, name: &str, tasks: usize) {
-    eventually(
-        &format!("{name} running"),
-        Duration::from_secs(40),
-        || async {
-            let (_, s) = json(
-                client
-                    .get(format!("{url}/connectors/{name}/status"))
-                    .send()
-                    .await
-                    .ok()?,
-            )
-            .await;
-            let states: Vec<&str> = s["tasks"]
-                .as_array()?
-                .iter()
-                .filter_map(|t| t["state"].as_str())
-                .collect();
-            (states.len() == tasks && states.iter().all(|s| *s == "RUNNING")).then_some(())
-        },
-    )
+    wait_for(client, url, name, |s| {
+        let states: Vec<&str> = s["tasks"]
+            .as_array()
+            .map(|t| t.iter().filter_map(|t| t["state"].as_str()).collect())
+            .unwrap_or_default();
+        states.len() == tasks && states.iter().all(|s| *s == "RUNNING")
+    })
     .await;
 }
 
@@ -237,19 +226,8 @@ async fn messages_accepted_before_a_graceful_stop_reach_kafka() {
     );
     let url = worker.url.clone();
     let client_ref = &client;
-    eventually("source paused", Duration::from_secs(30), || {
-        let url = url.clone();
-        async move {
-            let (_, s) = json(
-                client_ref
-                    .get(format!("{url}/connectors/syslog-tcp/status"))
-                    .send()
-                    .await
-                    .ok()?,
-            )
-            .await;
-            (s["tasks"][0]["state"] == "PAUSED").then_some(())
-        }
+    wait_for(&client, &worker.url, "syslog-tcp", |s| {
+        s["tasks"][0]["state"] == "PAUSED"
     })
     .await;
 
@@ -887,19 +865,8 @@ async fn udp_drops_show_in_metrics_and_task_status() {
     );
     let url = worker.url.clone();
     let client_ref = &client;
-    eventually("task paused", Duration::from_secs(30), || {
-        let url = url.clone();
-        async move {
-            let (_, s) = json(
-                client_ref
-                    .get(format!("{url}/connectors/udp/status"))
-                    .send()
-                    .await
-                    .ok()?,
-            )
-            .await;
-            (s["tasks"][0]["state"] == "PAUSED").then_some(())
-        }
+    wait_for(&client, &worker.url, "udp", |s| {
+        s["tasks"][0]["state"] == "PAUSED"
     })
     .await;
     let sender = tokio::net::UdpSocket::bind("127.0.0.1:0")
@@ -1024,28 +991,14 @@ async fn strict_rejects_follow_errors_tolerance() {
         .expect("sent");
         conn.shutdown().await.expect("closed");
     }
-    let url = worker.url.clone();
-    let client_ref = &client;
-    let trace = eventually("the strict task failed", Duration::from_secs(30), || {
-        let url = url.clone();
-        async move {
-            let (_, s) = json(
-                client_ref
-                    .get(format!("{url}/connectors/strict/status"))
-                    .send()
-                    .await
-                    .ok()?,
-            )
-            .await;
-            (s["tasks"][0]["state"] == "FAILED").then(|| {
-                s["tasks"][0]["trace"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-        }
+    let failed = wait_for(&client, &worker.url, "strict", |s| {
+        s["tasks"][0]["state"] == "FAILED"
     })
     .await;
+    let trace = failed["tasks"][0]["trace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(trace.contains("rejected by strict parsing"), "{trace}");
     let out_ref = &out;
     let events: Vec<Value> = eventually(
