@@ -1,0 +1,314 @@
+//! The HTTP side: `_bulk` POSTs over reqwest, round-robin over the
+//! configured nodes with failover, basic or API-key auth, gzip, PEM TLS.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use thiserror::Error;
+
+use crate::bulk::error_reason;
+use crate::config::{Auth, EsConfig};
+
+/// How long a node that failed to answer is skipped.
+const NODE_COOLDOWN: Duration = Duration::from_secs(2);
+
+/// A failed request. Retry logic matches on [`EsError::is_retryable`].
+#[derive(Debug, Clone, Error)]
+pub enum EsError {
+    /// No answer: connection refused or reset, timeout.
+    #[error("cannot reach {url}: {message}")]
+    Transport {
+        /// The node.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// An HTTP error status for the whole request.
+    #[error("{url} answered {status}: {reason}")]
+    Status {
+        /// The node.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// Elasticsearch's reason, or the start of the body.
+        reason: String,
+    },
+    /// A configuration problem found when building the client.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl EsError {
+    /// Whether sending the same request again may succeed: transport
+    /// failures, 429 and 5xx. Authentication and other 4xx errors are not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EsError::Transport { .. } => true,
+            EsError::Status { status, .. } => *status == 429 || *status >= 500,
+            EsError::Config(_) => false,
+        }
+    }
+}
+
+/// What `GET /` says about the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// `elasticsearch` or `opensearch`.
+    pub distribution: String,
+    /// `version.number`.
+    pub version: String,
+}
+
+impl ServerInfo {
+    /// Parses the root banner; OpenSearch says so in `version.distribution`.
+    pub fn from_banner(body: &[u8]) -> Option<ServerInfo> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let version = v.get("version")?;
+        Some(ServerInfo {
+            distribution: version
+                .get("distribution")
+                .and_then(|d| d.as_str())
+                .unwrap_or("elasticsearch")
+                .to_string(),
+            version: version.get("number")?.as_str()?.to_string(),
+        })
+    }
+
+    /// The major version, 0 when unparsable.
+    pub fn major(&self) -> u32 {
+        self.version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+struct Node {
+    url: String,
+    down_until: Mutex<Option<Instant>>,
+}
+
+/// A client for one task.
+pub struct EsClient {
+    http: reqwest::Client,
+    nodes: Vec<Node>,
+    next: AtomicUsize,
+    compression: bool,
+    bulk_path: String,
+}
+
+impl EsClient {
+    /// Builds the client from the config (reads the PEM files).
+    pub fn new(cfg: &EsConfig) -> Result<EsClient, EsError> {
+        let mut headers = HeaderMap::new();
+        match &cfg.auth {
+            Some(Auth::ApiKey(key)) => {
+                let mut v = HeaderValue::from_str(&format!("ApiKey {key}"))
+                    .map_err(|_| EsError::Config("invalid API key".to_string()))?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            Some(Auth::Basic { username, password }) => {
+                use base64::Engine as _;
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{password}"));
+                let mut v = HeaderValue::from_str(&format!("Basic {token}"))
+                    .map_err(|_| EsError::Config("invalid username or password".to_string()))?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            None => {}
+        }
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(cfg.connect_timeout)
+            .read_timeout(cfg.read_timeout)
+            .pool_idle_timeout(cfg.idle_timeout)
+            .use_rustls_tls();
+        if let Some(path) = &cfg.ca_pem {
+            let pem = std::fs::read(path).map_err(|e| {
+                EsError::Config(format!("cannot read trust store {}: {e}", path.display()))
+            })?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| EsError::Config(format!("invalid PEM in {}: {e}", path.display())))?
+            {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        if let Some(path) = &cfg.identity_pem {
+            let pem = std::fs::read(path).map_err(|e| {
+                EsError::Config(format!("cannot read key store {}: {e}", path.display()))
+            })?;
+            let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                EsError::Config(format!(
+                    "invalid PEM certificate chain and key in {}: {e}",
+                    path.display()
+                ))
+            })?;
+            builder = builder.identity(id);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| EsError::Config(format!("cannot build HTTP client: {e}")))?;
+        let bulk_path = match &cfg.pipeline {
+            Some(p) => format!("/_bulk?pipeline={}", encode_query(p)),
+            None => "/_bulk".to_string(),
+        };
+        Ok(EsClient {
+            http,
+            nodes: cfg
+                .urls
+                .iter()
+                .map(|u| Node {
+                    url: u.clone(),
+                    down_until: Mutex::new(None),
+                })
+                .collect(),
+            next: AtomicUsize::new(0),
+            compression: cfg.compression,
+            bulk_path,
+        })
+    }
+
+    // The next node in turn that is not cooling down; if all are, the next
+    // in turn anyway (a dead cluster still gets retried).
+    fn pick(&self) -> &Node {
+        let n = self.nodes.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        for i in 0..n {
+            let node = &self.nodes[(start + i) % n];
+            let up = node
+                .down_until
+                .lock()
+                .map(|d| d.is_none_or(|t| t <= now))
+                .unwrap_or(true);
+            if up {
+                return node;
+            }
+        }
+        &self.nodes[start % n]
+    }
+
+    fn mark_down(node: &Node) {
+        if let Ok(mut d) = node.down_until.lock() {
+            *d = Some(Instant::now() + NODE_COOLDOWN);
+        }
+    }
+
+    /// `GET /` on the first node that answers.
+    pub async fn info(&self) -> Result<ServerInfo, EsError> {
+        let mut last = EsError::Config("no connection.url".to_string());
+        for node in &self.nodes {
+            match self.http.get(format!("{}/", node.url)).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let body = resp.bytes().await.unwrap_or_default();
+                    if status >= 300 {
+                        return Err(status_error(&node.url, status, &body));
+                    }
+                    return ServerInfo::from_banner(&body).ok_or_else(|| EsError::Status {
+                        url: node.url.clone(),
+                        status,
+                        reason: "not an Elasticsearch or OpenSearch banner".to_string(),
+                    });
+                }
+                Err(e) => {
+                    last = EsError::Transport {
+                        url: node.url.clone(),
+                        message: error_chain(&e),
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// POSTs an NDJSON body to `_bulk` and returns the response body of a
+    /// 2xx answer.
+    pub async fn bulk(&self, body: Vec<u8>) -> Result<bytes::Bytes, EsError> {
+        let node = self.pick();
+        let mut req = self
+            .http
+            .post(format!("{}{}", node.url, self.bulk_path))
+            .header(CONTENT_TYPE, "application/x-ndjson");
+        if self.compression {
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
+            let compressed = gz.write_all(&body).and_then(|()| gz.finish());
+            match compressed {
+                Ok(c) => req = req.header(CONTENT_ENCODING, "gzip").body(c),
+                Err(_) => req = req.body(body),
+            }
+        } else {
+            req = req.body(body);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                Self::mark_down(node);
+                return Err(EsError::Transport {
+                    url: node.url.clone(),
+                    message: error_chain(&e),
+                });
+            }
+        };
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(|e| {
+            Self::mark_down(node);
+            EsError::Transport {
+                url: node.url.clone(),
+                message: error_chain(&e),
+            }
+        })?;
+        if !(200..300).contains(&status) {
+            if status >= 500 {
+                Self::mark_down(node);
+            }
+            return Err(status_error(&node.url, status, &body));
+        }
+        Ok(body)
+    }
+}
+
+fn status_error(url: &str, status: u16, body: &[u8]) -> EsError {
+    let reason = error_reason(body).unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
+        text.trim().to_string()
+    });
+    EsError::Status {
+        url: url.to_string(),
+        status,
+        reason,
+    }
+}
+
+// reqwest's top-level message hides the cause (e.g. "connection refused").
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
