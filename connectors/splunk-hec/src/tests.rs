@@ -1,0 +1,681 @@
+//! Unit tests: config, protocol, rendering and offset tracking are pure;
+//! the task tests run against the HEC test receiver (`tests/receiver.rs`,
+//! written from Splunk's documentation) in this process.
+
+mod receiver;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use rampart_core::connector::{ErrantRecordReporter, SinkOffsets, SinkTask, SinkTaskContext};
+use rampart_core::data::Value;
+use rampart_core::record::{Headers, KafkaPosition, SinkRecord, TopicPartition};
+use rampart_core::{ConnectError, ConnectResult};
+use serde_json::{json, Value as Json};
+
+use self::receiver::{Behaviour, Receiver};
+use crate::config::HecConfig;
+use crate::event::Renderer;
+use crate::hec::{self, ErrorKind, HecError};
+use crate::tracker::{Hold, Tracker};
+use crate::SplunkHecSinkTask;
+
+const TOKEN: &str = "00000000-0000-0000-0000-000000000001";
+
+fn config(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn base(uri: &str, extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut c = config(&[
+        ("splunk.hec.uri", uri),
+        ("splunk.hec.token", TOKEN),
+        ("topics", "logs"),
+    ]);
+    c.extend(config(extra));
+    c
+}
+
+fn record(topic: &str, partition: i32, offset: i64, value: &str) -> SinkRecord {
+    SinkRecord {
+        topic: topic.to_string(),
+        partition: Some(partition),
+        value: Value::string(value),
+        timestamp: Some(1_700_000_000_123),
+        kafka: Some(KafkaPosition {
+            tp: TopicPartition::new(topic, partition),
+            offset,
+        }),
+        ..Default::default()
+    }
+}
+
+fn records(n: i64, prefix: &str) -> Vec<SinkRecord> {
+    (0..n)
+        .map(|i| record("logs", 0, i, &format!("{prefix}-{i}")))
+        .collect()
+}
+
+#[test]
+fn defaults_follow_the_java_connector() {
+    let c = HecConfig::parse(&base("https://splunk:8088/", &[])).unwrap();
+    assert_eq!(c.uris, vec!["https://splunk:8088"]);
+    assert!(!c.raw && !c.ack && !c.track_data);
+    assert!(c.use_record_timestamp && c.keepalive && c.validate_certs);
+    assert_eq!(c.ack_poll_interval, Duration::from_secs(10));
+    assert_eq!(c.ack_poll_threads, 2);
+    assert_eq!(c.event_timeout, Duration::from_secs(300));
+    assert_eq!(c.max_batch_size, 500);
+    assert_eq!(c.max_retries, None);
+    assert_eq!(c.backoff_max, Duration::from_secs(60));
+    assert_eq!(c.total_channels, 2);
+    assert_eq!(c.max_outstanding_events, 1_000_000);
+    assert_eq!(c.lb_poll_interval, Duration::from_secs(120));
+    assert_eq!(c.auto_extract_timestamp, None);
+    assert!(c.headers.is_none());
+}
+
+#[test]
+fn per_topic_metadata_is_positional_or_single() {
+    let c = HecConfig::parse(&base(
+        "http://a:8088,http://b:8088",
+        &[
+            ("topics", "fw,dns"),
+            ("splunk.indexes", "net,dnsidx"),
+            ("splunk.sourcetypes", "syslog"),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(c.topic_meta("fw").index.as_deref(), Some("net"));
+    assert_eq!(c.topic_meta("dns").index.as_deref(), Some("dnsidx"));
+    assert_eq!(c.topic_meta("dns").sourcetype.as_deref(), Some("syslog"));
+    assert_eq!(c.topic_meta("other").index, None);
+
+    let e = HecConfig::parse(&base(
+        "http://a:8088",
+        &[("topics", "fw,dns,web"), ("splunk.indexes", "a,b")],
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("configuration splunk.indexes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_configs_are_refused_with_the_key() {
+    for (extra, key) in [
+        (vec![("splunk.hec.uri", "splunk:8088")], "splunk.hec.uri"),
+        (
+            vec![("splunk.hec.json.event.enrichment", "novalue")],
+            "splunk.hec.json.event.enrichment",
+        ),
+        (
+            vec![("splunk.hec.ssl.trust.store.path", "/etc/hostname")],
+            "splunk.hec.ssl.trust.store.type",
+        ),
+        (
+            vec![
+                ("splunk.hec.ssl.trust.store.path", "/etc/hostname"),
+                ("splunk.hec.ssl.trust.store.type", "PEM"),
+            ],
+            "splunk.hec.ssl.trust.store.path",
+        ),
+    ] {
+        let mut c = base("http://a:8088", &[]);
+        c.extend(config(&extra));
+        let e = HecConfig::parse(&c).unwrap_err().to_string();
+        assert!(e.contains(key), "{key}: {e}");
+    }
+    let mut c = base("http://a:8088", &[]);
+    c.remove("splunk.hec.token");
+    assert!(HecConfig::parse(&c)
+        .unwrap_err()
+        .to_string()
+        .contains("splunk.hec.token"));
+}
+
+#[test]
+fn hec_codes_map_to_what_the_sender_does() {
+    let kind = |status, body: Json| {
+        hec::classify("u", status, body.to_string().as_bytes())
+            .err()
+            .map(|e| e.kind())
+    };
+    assert_eq!(kind(200, json!({"text": "Success", "code": 0})), None);
+    assert_eq!(
+        hec::classify("u", 200, br#"{"text":"Success","code":0,"ackId":7}"#)
+            .unwrap()
+            .ack_id,
+        Some(7)
+    );
+    assert_eq!(
+        kind(503, json!({"text": "Server is busy", "code": 9})),
+        Some(ErrorKind::Retryable)
+    );
+    assert_eq!(kind(502, json!("bad gateway")), Some(ErrorKind::Retryable));
+    assert_eq!(
+        kind(400, json!({"text": "Invalid data format", "code": 6})),
+        Some(ErrorKind::InvalidData)
+    );
+    assert_eq!(
+        kind(400, json!({"text": "Incorrect index", "code": 7})),
+        Some(ErrorKind::InvalidData)
+    );
+    assert_eq!(
+        kind(403, json!({"text": "Invalid token", "code": 4})),
+        Some(ErrorKind::Fatal)
+    );
+    assert_eq!(
+        kind(403, json!({"text": "Token disabled", "code": 1})),
+        Some(ErrorKind::Fatal)
+    );
+    assert_eq!(
+        kind(400, json!({"text": "ACK is disabled", "code": 14})),
+        Some(ErrorKind::Fatal)
+    );
+    let e = hec::classify(
+        "u",
+        400,
+        br#"{"text":"Invalid data format","code":6,"invalid-event-number":3}"#,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        HecError::InvalidData {
+            event_number: Some(3),
+            code: 6,
+            ..
+        }
+    ));
+    assert!(
+        hec::classify("u", 403, br#"{"text":"Invalid token","code":4}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("splunk.hec.token")
+    );
+    // Garbage never panics.
+    assert!(hec::classify("u", 500, &[0xff, 0x00]).is_err());
+}
+
+#[test]
+fn ack_answers_and_channel_ids() {
+    let mut ids = hec::acked_ids(br#"{"acks":{"0":true,"1":false,"2":true}}"#).unwrap();
+    ids.sort();
+    assert_eq!(ids, vec![0, 2]);
+    assert!(hec::acked_ids(b"{}").is_none());
+    assert_eq!(hec::ack_request(&[1, 2]), br#"{"acks":[1,2]}"#);
+    let id = hec::new_channel_id();
+    assert_eq!(id.len(), 36);
+    assert_eq!(&id[14..15], "4");
+    assert_ne!(id, hec::new_channel_id());
+}
+
+#[test]
+fn events_carry_time_metadata_and_fields() {
+    let c = HecConfig::parse(&base(
+        "http://a:8088",
+        &[
+            ("splunk.indexes", "main"),
+            ("splunk.sources", "kafka"),
+            ("splunk.sourcetypes", "syslog"),
+            ("splunk.hec.json.event.enrichment", "env=prod,dc=eu"),
+            ("splunk.hec.track.data", "true"),
+            ("splunk.header.support", "true"),
+            ("splunk.header.custom", "tenant"),
+        ],
+    ))
+    .unwrap();
+    let r = Renderer::new(Arc::new(c));
+    let mut rec = record("logs", 2, 41, "hello \"world\"");
+    rec.key = Value::string("k1");
+    let mut headers = Headers::default();
+    headers.add_string("splunk.header.index", "security");
+    headers.add_string("splunk.header.host", "fw01");
+    headers.add_string("tenant", "acme");
+    rec.headers = headers;
+    let mut out = Vec::new();
+    assert!(r.event(&rec, &mut out).unwrap());
+    let mut second = record("logs", 2, 42, "two");
+    second.timestamp = None;
+    assert!(r.event(&second, &mut out).unwrap());
+    let events: Vec<Json> = serde_json::Deserializer::from_slice(&out)
+        .into_iter::<Json>()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(events.len(), 2, "two objects back to back");
+    let e = &events[0];
+    assert_eq!(e["time"], json!(1_700_000_000.123));
+    assert_eq!(e["event"], "hello \"world\"");
+    assert_eq!(
+        e["index"], "security",
+        "the header wins over splunk.indexes"
+    );
+    assert_eq!(e["host"], "fw01");
+    assert_eq!(e["source"], "kafka");
+    assert_eq!(e["sourcetype"], "syslog");
+    assert_eq!(e["fields"]["env"], "prod");
+    assert_eq!(e["fields"]["dc"], "eu");
+    assert_eq!(e["fields"]["tenant"], "acme");
+    assert_eq!(e["fields"]["kafka_offset"], "41");
+    assert_eq!(e["fields"]["kafka_partition"], "2");
+    assert_eq!(e["fields"]["kafka_topic"], "logs");
+    assert_eq!(e["fields"]["kafka_record_key"], "k1");
+    assert_eq!(e["fields"]["kafka_timestamp"], "1700000000123");
+    assert!(events[1].get("time").is_none());
+    assert_eq!(events[1]["index"], "main");
+}
+
+#[test]
+fn structured_values_become_json_events_and_tombstones_are_skipped() {
+    let r = Renderer::new(Arc::new(
+        HecConfig::parse(&base("http://a:8088", &[])).unwrap(),
+    ));
+    let mut rec = record("logs", 0, 0, "");
+    rec.value = Value::Map(vec![
+        (Value::string("user"), Value::string("root")),
+        (Value::string("n"), Value::Int64(3)),
+    ]);
+    let mut out = Vec::new();
+    assert!(r.event(&rec, &mut out).unwrap());
+    let e: Json = serde_json::from_slice(&out).unwrap();
+    assert_eq!(e["event"], json!({"user": "root", "n": 3}));
+    rec.value = Value::Null;
+    let len = out.len();
+    assert!(!r.event(&rec, &mut out).unwrap());
+    assert_eq!(out.len(), len);
+}
+
+#[test]
+fn raw_records_get_the_line_breaker_and_query_metadata() {
+    let c = HecConfig::parse(&base(
+        "http://a:8088",
+        &[
+            ("splunk.hec.raw", "true"),
+            ("splunk.hec.raw.line.breaker", "\n"),
+            ("splunk.indexes", "main"),
+        ],
+    ))
+    .unwrap();
+    let r = Renderer::new(Arc::new(c));
+    let mut out = Vec::new();
+    r.raw(&record("logs", 0, 0, "a"), &mut out).unwrap();
+    r.raw(&record("logs", 0, 1, "b"), &mut out).unwrap();
+    assert_eq!(out, b"a\nb\n");
+    assert_eq!(
+        r.raw_meta(&record("logs", 0, 0, "a")).query(),
+        vec![("index", "main")]
+    );
+}
+
+#[test]
+fn offsets_stop_at_the_first_outstanding_batch() {
+    let tp = TopicPartition::new("logs", 0);
+    let other = TopicPartition::new("logs", 1);
+    let mut t = Tracker::default();
+    let first = Hold {
+        starts: vec![(tp.clone(), 10)],
+        events: 5,
+        bytes: 100,
+    };
+    let second = Hold {
+        starts: vec![(tp.clone(), 15), (other.clone(), 3)],
+        events: 5,
+        bytes: 100,
+    };
+    t.hold(&first);
+    t.hold(&second);
+    let current: SinkOffsets = [(tp.clone(), 20), (other.clone(), 4)].into_iter().collect();
+    // The second batch finishing first commits nothing past the first.
+    t.done(&second, 100);
+    let c = t.committable(&current);
+    assert_eq!(c[&tp], 10);
+    assert_eq!(c[&other], 4);
+    t.done(&first, 100);
+    assert_eq!(t.committable(&current)[&tp], 20);
+    assert_eq!((t.events(), t.bytes()), (0, 0));
+}
+
+/// Records what the task reports, like the worker's dead-letter queue.
+#[derive(Default)]
+struct Reported(Mutex<Vec<(String, String)>>);
+
+#[async_trait]
+impl ErrantRecordReporter for Reported {
+    async fn report(&self, record: &SinkRecord, error: &ConnectError) -> ConnectResult<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((record.value.to_string(), error.to_string()));
+        Ok(())
+    }
+}
+
+async fn started(
+    cfg: HashMap<String, String>,
+    reporter: Option<Arc<dyn ErrantRecordReporter>>,
+) -> SplunkHecSinkTask {
+    let mut task = SplunkHecSinkTask::default();
+    task.start(
+        &cfg,
+        SinkTaskContext {
+            errant_record_reporter: reporter,
+        },
+    )
+    .await
+    .unwrap();
+    task
+}
+
+async fn until<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn committed(task: &mut SplunkHecSinkTask, next: i64) -> i64 {
+    let current: SinkOffsets = [(TopicPartition::new("logs", 0), next)]
+        .into_iter()
+        .collect();
+    task.pre_commit(&current).await.unwrap()[&TopicPartition::new("logs", 0)]
+}
+
+async fn wait_committed(task: &mut SplunkHecSinkTask, next: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while committed(task, next).await < next {
+        assert!(Instant::now() < deadline, "offsets not committed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn acked_events_are_committed_only_after_their_ack() {
+    let rx = Receiver::start(
+        TOKEN,
+        Behaviour {
+            ack: true,
+            ack_delay: Duration::from_millis(1500),
+            ack_jitter: Duration::from_millis(300),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut task = started(
+        base(
+            &rx.url,
+            &[
+                ("splunk.hec.ack.enabled", "true"),
+                ("splunk.hec.ack.poll.interval", "1"),
+                ("splunk.hec.max.batch.size", "7"),
+            ],
+        ),
+        None,
+    )
+    .await;
+    task.put(&records(50, "ev")).await.unwrap();
+    until("50 events received", Duration::from_secs(10), || {
+        (rx.event_count() == 50).then_some(())
+    })
+    .await;
+    assert_eq!(
+        committed(&mut task, 50).await,
+        0,
+        "nothing acknowledged yet"
+    );
+    wait_committed(&mut task, 50).await;
+    let texts: Vec<String> = rx.received().iter().map(|r| r.text()).collect();
+    let expected: Vec<String> = (0..50).map(|i| format!("ev-{i}")).collect();
+    let mut sorted = texts.clone();
+    sorted.sort();
+    let mut exp_sorted = expected.clone();
+    exp_sorted.sort();
+    assert_eq!(sorted, exp_sorted);
+    assert_eq!(
+        rx.channels().len(),
+        2,
+        "splunk.hec.total.channels=2 are used"
+    );
+    task.stop().await;
+}
+
+#[tokio::test]
+async fn lost_acks_are_resent_after_the_event_timeout() {
+    let rx = Receiver::start(
+        TOKEN,
+        Behaviour {
+            ack: true,
+            lose_every: Some(2),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut task = started(
+        base(
+            &rx.url,
+            &[
+                ("splunk.hec.ack.enabled", "true"),
+                ("splunk.hec.ack.poll.interval", "1"),
+                ("splunk.hec.event.timeout", "2"),
+                ("splunk.hec.max.batch.size", "10"),
+            ],
+        ),
+        None,
+    )
+    .await;
+    task.put(&records(40, "ev")).await.unwrap();
+    wait_committed(&mut task, 40).await;
+    let mut texts: Vec<String> = rx.received().iter().map(|r| r.text()).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 40, "every event arrived despite lost acks");
+    task.stop().await;
+}
+
+#[tokio::test]
+async fn busy_hec_is_retried_with_backoff_not_in_a_loop() {
+    let rx = Receiver::start(
+        TOKEN,
+        Behaviour {
+            busy: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut task = started(
+        base(&rx.url, &[("splunk.hec.backoff.threshhold.seconds", "1")]),
+        None,
+    )
+    .await;
+    task.put(&records(20, "ev")).await.unwrap();
+    let t0 = Instant::now();
+    until("busy answers", Duration::from_secs(10), || {
+        (rx.busy_answers() >= 2).then_some(())
+    })
+    .await;
+    // Stay busy for 3 s: with a 0.5 s, 1 s, 1 s... backoff and 4 requests
+    // in flight at most, a few dozen requests at most, not thousands.
+    tokio::time::sleep_until((t0 + Duration::from_secs(3)).into()).await;
+    let busy = rx.busy_answers();
+    assert!(busy <= 40, "{busy} requests while busy: a retry storm");
+    assert_eq!(committed(&mut task, 20).await, 0);
+    rx.set(|b| b.busy = false);
+    wait_committed(&mut task, 20).await;
+    assert_eq!(rx.event_count(), 20);
+    task.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_events_go_to_the_errant_record_reporter() {
+    let mut behaviour = Behaviour::default();
+    behaviour.indexes.insert("main".to_string());
+    let rx = Receiver::start(TOKEN, behaviour).await;
+    let reported = Arc::new(Reported::default());
+    let mut task = started(
+        base(&rx.url, &[("splunk.header.support", "true")]),
+        Some(reported.clone()),
+    )
+    .await;
+    let mut batch = records(10, "ev");
+    let mut h = Headers::default();
+    h.add_string("splunk.header.index", "nope");
+    batch[4].headers = h;
+    task.put(&batch).await.unwrap();
+    wait_committed(&mut task, 10).await;
+    let got = reported.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "ev-4");
+    assert!(got[0].1.contains("code 7"), "{}", got[0].1);
+    let mut texts: Vec<String> = rx.received().iter().map(|r| r.text()).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), 9);
+    assert!(!texts.contains(&"ev-4".to_string()));
+    task.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_events_without_a_reporter_fail_the_task() {
+    let mut behaviour = Behaviour::default();
+    behaviour.indexes.insert("main".to_string());
+    let rx = Receiver::start(TOKEN, behaviour).await;
+    let mut task = started(base(&rx.url, &[("splunk.indexes", "other")]), None).await;
+    task.put(&records(3, "ev")).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let err = loop {
+        match task.pre_commit(&SinkOffsets::new()).await {
+            Err(e) => break e,
+            Ok(_) => assert!(Instant::now() < deadline, "task did not fail"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!err.is_retriable());
+    assert!(err.to_string().contains("Incorrect index"), "{err}");
+}
+
+#[tokio::test]
+async fn a_bad_or_disabled_token_fails_the_task_with_a_clear_message() {
+    let rx = Receiver::start(TOKEN, Behaviour::default()).await;
+    for (token, disabled, code) in [("wrong", false, "code 4"), (TOKEN, true, "code 1")] {
+        rx.set(|b| b.disabled = disabled);
+        let mut cfg = base(&rx.url, &[]);
+        cfg.insert("splunk.hec.token".into(), token.into());
+        let mut task = started(cfg, None).await;
+        task.put(&records(1, "ev")).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let err = loop {
+            match task.put(&[]).await {
+                Err(e) => break e,
+                Ok(()) => assert!(Instant::now() < deadline, "task did not fail"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let msg = err.to_string();
+        assert!(
+            msg.contains("rejected the token") && msg.contains(code),
+            "{msg}"
+        );
+        task.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn raw_endpoint_sends_lines_with_channel_and_metadata() {
+    let rx = Receiver::start(
+        TOKEN,
+        Behaviour {
+            ack: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut task = started(
+        base(
+            &rx.url,
+            &[
+                ("splunk.hec.raw", "true"),
+                ("splunk.hec.raw.line.breaker", "\n"),
+                ("splunk.hec.ack.enabled", "true"),
+                ("splunk.hec.ack.poll.interval", "1"),
+                ("splunk.sourcetypes", "fw"),
+                ("splunk.indexes", "main"),
+            ],
+        ),
+        None,
+    )
+    .await;
+    task.put(&records(30, "line")).await.unwrap();
+    wait_committed(&mut task, 30).await;
+    let got = rx.received();
+    assert_eq!(got.len(), 30);
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(r.endpoint, "raw");
+        assert_eq!(r.text(), format!("line-{i}"));
+        assert_eq!(r.body["index"], "main");
+        assert_eq!(r.body["sourcetype"], "fw");
+        assert!(r.channel.is_some());
+    }
+    task.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_backlog_refuses_put_with_a_retriable_error() {
+    let rx = Receiver::start(
+        TOKEN,
+        Behaviour {
+            busy: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut task = started(
+        base(&rx.url, &[("splunk.hec.max.outstanding.events", "100")]),
+        None,
+    )
+    .await;
+    task.put(&records(100, "a")).await.unwrap();
+    let err = task.put(&records(10, "b")).await.unwrap_err();
+    assert!(err.is_retriable(), "{err}");
+    rx.set(|b| b.busy = false);
+    // Once the backlog drains, the same records are taken.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while task.put(&records(10, "b")).await.is_err() {
+        assert!(Instant::now() < deadline, "backlog never drained");
+    }
+    task.stop().await;
+}
+
+#[tokio::test]
+async fn unreachable_uris_are_avoided_while_another_works() {
+    let rx = Receiver::start(TOKEN, Behaviour::default()).await;
+    let dead = format!("http://127.0.0.1:{}", {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    });
+    let mut task = started(
+        base(
+            &format!("{dead},{}", rx.url),
+            &[("splunk.hec.max.batch.size", "5")],
+        ),
+        None,
+    )
+    .await;
+    for i in 0..10 {
+        let batch: Vec<SinkRecord> = (0..5)
+            .map(|j| record("logs", 0, i * 5 + j, &format!("ev-{}", i * 5 + j)))
+            .collect();
+        task.put(&batch).await.unwrap();
+    }
+    wait_committed(&mut task, 50).await;
+    assert_eq!(rx.event_count(), 50);
+    task.stop().await;
+}
