@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;
 mod file_pipeline;

@@ -46,15 +46,13 @@ impl Connector for ElasticsearchSinkConnector {
 
     fn validate(&self, def: &ConfigDef, config: &Config) -> Vec<ConfigValue> {
         let mut values = def.validate(config);
-        if values.iter().any(|v| !v.errors.is_empty()) {
-            return values;
-        }
         let mut add = |key: &str, error: String| {
             if let Some(v) = values.iter_mut().find(|v| v.name == key) {
                 v.errors.push(error);
             }
         };
-        if let Ok(parsed) = def.parse(config) {
+        // The connector's own keys; `def` also holds the framework's.
+        if let Ok(parsed) = crate::config::def().parse(config) {
             for (key, error) in cross_checks(&parsed) {
                 add(key, error);
             }
