@@ -12,5 +12,6 @@ mod readme;
 mod rest_inprocess;
 mod rest_socket;
 mod source_features;
+mod splunk_hec;
 mod support;
 mod syslog;
