@@ -355,20 +355,39 @@ async fn main() {
         "worker baseline: FileStreamSink to /dev/null over the same topic {file_rate:.0} records/s ({:.1} MB/s); peak RSS (VmHWM) {file_peak:.1} MB ({idle:.1} MB idle)",
         mb(file_rate * RECORD_BYTES as f64)
     );
-    for raw in [false, true] {
-        let t = topic.clone();
-        let consume = tokio::task::spawn_blocking(move || broker_consume_rate(&t, END_TO_END))
-            .await
-            .expect("baseline");
-        let (w, c) = (extra("HEC_BENCH_WORKER"), extra("HEC_BENCH_CONNECTOR"));
-        let w: Vec<(&str, &str)> = w.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let c: Vec<(&str, &str)> = c.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (eps, mbs, peak) = end_to_end(&topic, raw, &w, &c).await;
-        println!(
-            "end to end ({}): broker -> rampart (1 task) -> HEC: {eps:.0} events/s, {mbs:.1} MB/s, {:.2}x the broker's consume rate ({consume:.0} records/s, {:.1} MB/s, same run); worker peak RSS (VmHWM) {peak:.1} MB",
-            if raw { "raw" } else { "event" },
-            eps / consume,
-            mb(consume * RECORD_BYTES as f64)
-        );
+    // The worker's consumer at its defaults, then with a small prefetch
+    // queue that is refilled at once (librdkafka waits
+    // fetch.queue.backoff.ms, 1 s by default, once its queue is full, which
+    // caps any sink slower than the broker at about one queue a second).
+    let small_prefetch: Vec<(String, String)> = vec![
+        ("consumer.queued.max.messages.kbytes".into(), "4096".into()),
+        ("consumer.fetch.queue.backoff.ms".into(), "10".into()),
+    ];
+    let mut worker_settings = vec![("worker defaults", extra("HEC_BENCH_WORKER"))];
+    worker_settings.push(("small prefetch", small_prefetch));
+    let connector = extra("HEC_BENCH_CONNECTOR");
+    let c: Vec<(&str, &str)> = connector
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for (label, settings) in &worker_settings {
+        let w: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        println!("consumer: {label} {w:?}");
+        for raw in [false, true] {
+            let t = topic.clone();
+            let consume = tokio::task::spawn_blocking(move || broker_consume_rate(&t, END_TO_END))
+                .await
+                .expect("baseline");
+            let (eps, mbs, peak) = end_to_end(&topic, raw, &w, &c).await;
+            println!(
+                "  end to end ({}): broker -> rampart (1 task) -> HEC: {eps:.0} events/s, {mbs:.1} MB/s, {:.2}x the broker's consume rate ({consume:.0} records/s, {:.1} MB/s, same run); worker peak RSS (VmHWM) {peak:.1} MB",
+                if raw { "raw" } else { "event" },
+                eps / consume,
+                mb(consume * RECORD_BYTES as f64)
+            );
+        }
     }
 }

@@ -205,8 +205,8 @@ pub fn def() -> ConfigDef {
         .validator(Validator::at_least(1.0))
         .group(CONNECTION, next())
         .add();
-    d.define(MAX_OUTSTANDING_BYTES, ConfigType::Long, Importance::Medium, "Rampart's own: bytes of request bodies and records held for sending, retrying or acknowledgement, at most (overshot by at most one put). Beyond it put() is refused with a retriable error, so the worker pauses the partitions and memory stays bounded during outages.")
-        .default("33554432")
+    d.define(MAX_OUTSTANDING_BYTES, ConfigType::Long, Importance::Medium, "Rampart's own: bytes of request bodies and records held for sending, retrying or acknowledgement, at most (overshot by at most one put). Beyond it put() is refused with a retriable error, so the worker pauses the partitions and memory stays bounded during outages. With acknowledgement on, a task sends at most this much per acknowledgement round trip: raise it when Splunk acknowledges slowly.")
+        .default("8388608")
         .validator(Validator::at_least(1024.0))
         .group(CONNECTION, next())
         .add();
