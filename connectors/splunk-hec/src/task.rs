@@ -167,10 +167,13 @@ impl Shared {
     }
 
     fn fail(&self, e: &DeliveryError) {
-        error!(error = %e, "splunk hec delivery failed; the task will fail");
         let mut f = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
         if f.is_none() {
+            error!(error = %e, "splunk hec delivery failed; the task will fail");
             *f = Some(e.to_string());
+        } else {
+            // Every batch in flight hits the same cause; one error log is enough.
+            debug!(error = %e, "splunk hec delivery failed");
         }
     }
 

@@ -679,3 +679,146 @@ async fn unreachable_uris_are_avoided_while_another_works() {
     assert_eq!(rx.event_count(), 50);
     task.stop().await;
 }
+
+fn openssl(args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Kills the TLS test server when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn tls_trusts_a_pem_store_and_can_skip_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.crt"),
+    ]);
+    std::fs::write(
+        p("server.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=hec",
+        "-keyout",
+        &p("server.key"),
+        "-out",
+        &p("server.csr"),
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("server.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &p("server.ext"),
+        "-out",
+        &p("server.crt"),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // `openssl s_server -www` answers any `GET /...` with 200: enough for
+    // the health check, which is all this test sends.
+    let _server = Child(
+        std::process::Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-accept",
+                &port.to_string(),
+                "-cert",
+                &p("server.crt"),
+                "-key",
+                &p("server.key"),
+                "-www",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server starts"),
+    );
+    until("tls server listening", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    let uri = format!("https://127.0.0.1:{port}");
+    let healthy = |extra: &[(&str, &str)]| {
+        let cfg = HecConfig::parse(&base(&uri, extra)).unwrap();
+        async move {
+            crate::client::HecClient::new(&cfg)
+                .unwrap()
+                .check_health(0)
+                .await
+        }
+    };
+    assert!(!healthy(&[]).await, "an unknown CA is refused");
+    assert!(
+        healthy(&[
+            ("splunk.hec.ssl.trust.store.path", &p("ca.crt")),
+            ("splunk.hec.ssl.trust.store.type", "PEM"),
+        ])
+        .await,
+        "the PEM trust store is used"
+    );
+    assert!(healthy(&[("splunk.hec.ssl.validate.certs", "false")]).await);
+}
+
+#[tokio::test]
+async fn a_passed_health_check_reopens_a_backing_off_uri() {
+    let rx = Receiver::start(TOKEN, Behaviour::default()).await;
+    let cfg = HecConfig::parse(&base(&rx.url, &[])).unwrap();
+    let client = crate::client::HecClient::new(&cfg).unwrap();
+    client.endpoints[0].fail(Duration::from_secs(60));
+    assert!(client.endpoints[0].ready_at() > Instant::now());
+    rx.set(|b| b.busy = true);
+    assert!(!client.check_health(0).await, "busy HEC is unhealthy");
+    assert!(client.endpoints[0].ready_at() > Instant::now());
+    rx.set(|b| b.busy = false);
+    assert!(client.check_health(0).await);
+    assert!(client.endpoints[0].ready_at() <= Instant::now());
+}
