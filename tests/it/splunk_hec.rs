@@ -448,3 +448,98 @@ async fn receiver_outage_loses_nothing_and_memory_stays_bounded() {
     );
     worker.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_events_land_on_the_dead_letter_queue() {
+    let mut behaviour = Behaviour::default();
+    behaviour.indexes.insert("main".to_string());
+    let rx = Receiver::start(TOKEN, behaviour).await;
+    let topic = unique("hec-dlq");
+    let dlq = unique("hec-dlq-errors");
+    let values: Vec<String> = (0..10).map(value).collect();
+    let records: Vec<crate::errors_dlq::TestRecord<'_>> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let header = (i == 3 || i == 7).then_some(("splunk.header.index", "nope"));
+            ("k", v.as_str(), header)
+        })
+        .collect();
+    crate::errors_dlq::produce(&topic, &records).await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let name = "hec-dlq";
+    let file = connector_file(
+        dir.path(),
+        name,
+        json!({
+            "connector.class": "SplunkSinkConnector",
+            "topics": topic,
+            "splunk.hec.uri": rx.url,
+            "splunk.hec.token": TOKEN,
+            "splunk.indexes": "main",
+            "splunk.header.support": "true",
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": dlq,
+            "errors.deadletterqueue.topic.replication.factor": "1",
+            "errors.deadletterqueue.context.headers.enable": "true",
+        }),
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[file]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    wait_committed(&client, &worker.url, name, 10).await;
+
+    let mut got: Vec<String> = rx.received().iter().map(|r| r.text()).collect();
+    got.sort();
+    got.dedup();
+    let expected: Vec<String> = (0..10).filter(|i| *i != 3 && *i != 7).map(value).collect();
+    assert_eq!(got, expected, "every accepted event, none of the refused");
+    let dead = tokio::task::spawn_blocking(move || crate::errors_dlq::read_topic(&dlq, 2))
+        .await
+        .expect("reader");
+    let dead_values: Vec<&str> = dead.iter().map(|(_, v, _)| v.as_str()).collect();
+    assert_eq!(dead_values, vec![value(3).as_str(), value(7).as_str()]);
+    let message = &dead[0].2["__connect.errors.exception.message"];
+    assert!(message.contains("code 7"), "{message}");
+    let status = crate::support::status(&client, &worker.url, name).await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    worker.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_token_fails_the_task_with_hec_reason() {
+    let rx = Receiver::start(TOKEN, Behaviour::default()).await;
+    let topic = unique("hec-token");
+    crate::errors_dlq::produce(&topic, &[("k", "one", None)]).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let name = "hec-token";
+    let file = connector_file(
+        dir.path(),
+        name,
+        json!({
+            "connector.class": "SplunkSinkConnector",
+            "topics": topic,
+            "splunk.hec.uri": rx.url,
+            "splunk.hec.token": "not-the-token",
+        }),
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[file]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let status = crate::support::wait_for(&client, &worker.url, name, |s| {
+        s["tasks"][0]["state"] == "FAILED"
+    })
+    .await;
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("rejected the token") && trace.contains("code 4"),
+        "{trace}"
+    );
+    assert_eq!(rx.event_count(), 0);
+    worker.terminate();
+}

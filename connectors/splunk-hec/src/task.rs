@@ -143,11 +143,12 @@ impl Builder {
         }
     }
 
-    fn seal(self, meta: Option<RawMeta>) -> Batch {
+    fn seal(self, id: u64, meta: Option<RawMeta>) -> Batch {
         let events = self.records.len();
         let bytes = self.body.capacity() + self.record_bytes;
         Batch {
             hold: Hold {
+                id,
                 starts: self.starts,
                 events,
                 bytes,
@@ -421,6 +422,7 @@ struct Running {
     raw: HashMap<RawMeta, Builder>,
     deliveries: JoinSet<()>,
     background: Vec<JoinHandle<()>>,
+    next_batch: u64,
 }
 
 impl Running {
@@ -473,7 +475,8 @@ impl Running {
         if builder.records.is_empty() {
             return;
         }
-        let batch = builder.seal(meta);
+        self.next_batch += 1;
+        let batch = builder.seal(self.next_batch, meta);
         self.shared.tracker().hold(&batch.hold);
         self.deliveries.spawn(self.shared.clone().deliver(batch));
     }
@@ -594,6 +597,7 @@ impl SinkTask for SplunkHecSinkTask {
             raw: HashMap::new(),
             deliveries: JoinSet::new(),
             background,
+            next_batch: 0,
         });
         Ok(())
     }

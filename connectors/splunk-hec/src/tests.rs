@@ -319,11 +319,13 @@ fn offsets_stop_at_the_first_outstanding_batch() {
     let other = TopicPartition::new("logs", 1);
     let mut t = Tracker::default();
     let first = Hold {
+        id: 1,
         starts: vec![(tp.clone(), 10)],
         events: 5,
         bytes: 100,
     };
     let second = Hold {
+        id: 2,
         starts: vec![(tp.clone(), 15), (other.clone(), 3)],
         events: 5,
         bytes: 100,
@@ -339,6 +341,29 @@ fn offsets_stop_at_the_first_outstanding_batch() {
     t.done(&first, 100);
     assert_eq!(t.committable(&current)[&tp], 20);
     assert_eq!((t.events(), t.bytes()), (0, 0));
+}
+
+#[test]
+fn an_old_batch_finishing_after_a_rebalance_does_not_release_the_new_one() {
+    let tp = TopicPartition::new("logs", 0);
+    let mut t = Tracker::default();
+    let old = Hold {
+        id: 1,
+        starts: vec![(tp.clone(), 10)],
+        events: 5,
+        bytes: 0,
+    };
+    t.hold(&old);
+    t.close(std::slice::from_ref(&tp));
+    // The partition comes back and the same records are batched again.
+    let new = Hold {
+        id: 2,
+        ..old.clone()
+    };
+    t.hold(&new);
+    t.done(&old, 0);
+    let current: SinkOffsets = [(tp.clone(), 15)].into_iter().collect();
+    assert_eq!(t.committable(&current)[&tp], 10);
 }
 
 /// Records what the task reports, like the worker's dead-letter queue.

@@ -15,6 +15,10 @@ use rampart_core::record::TopicPartition;
 /// What one batch holds back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hold {
+    /// The batch's id, unique in the task: after a rebalance the same
+    /// records come again, and an old batch finishing must not release the
+    /// new one that starts at the same offset.
+    pub id: u64,
     /// First offset of the batch per original topic partition.
     pub starts: Vec<(TopicPartition, i64)>,
     /// Events in the batch.
@@ -26,7 +30,7 @@ pub struct Hold {
 /// Outstanding batches of one task.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    outstanding: HashMap<TopicPartition, BTreeSet<i64>>,
+    outstanding: HashMap<TopicPartition, BTreeSet<(i64, u64)>>,
     events: usize,
     bytes: usize,
 }
@@ -38,7 +42,7 @@ impl Tracker {
             self.outstanding
                 .entry(tp.clone())
                 .or_default()
-                .insert(*start);
+                .insert((*start, hold.id));
         }
         self.events += hold.events;
         self.bytes += hold.bytes;
@@ -54,7 +58,7 @@ impl Tracker {
     pub fn done(&mut self, hold: &Hold, bytes: usize) {
         for (tp, start) in &hold.starts {
             if let Some(set) = self.outstanding.get_mut(tp) {
-                set.remove(start);
+                set.remove(&(*start, hold.id));
                 if set.is_empty() {
                     self.outstanding.remove(tp);
                 }
@@ -91,7 +95,7 @@ impl Tracker {
                     .outstanding
                     .get(tp)
                     .and_then(|s| s.first())
-                    .map_or(*next, |first| (*first).min(*next));
+                    .map_or(*next, |(first, _)| (*first).min(*next));
                 (tp.clone(), safe)
             })
             .collect()
