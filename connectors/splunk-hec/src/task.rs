@@ -126,9 +126,11 @@ fn value_size(v: &Value) -> usize {
     }
 }
 
-/// A rough size of a record held for the dead-letter queue.
+/// A rough size of a record held for the dead-letter queue: the struct
+/// (about 350 bytes), its topic twice (current and original), key, value
+/// and headers.
 fn record_size(r: &SinkRecord) -> usize {
-    128 + r.topic.len() + value_size(&r.key) + value_size(&r.value) + r.headers.len() * 64
+    384 + 2 * r.topic.len() + value_size(&r.key) + value_size(&r.value) + r.headers.len() * 96
 }
 
 impl Builder {
