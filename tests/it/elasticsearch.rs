@@ -409,6 +409,57 @@ async fn upserts_merge_and_tombstones_delete() {
     worker.terminate();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn schemas_create_the_index_mapping() {
+    let client = require_osmem().await;
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("es-schema");
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        {"field": "n", "type": "int64", "optional": false},
+        {"field": "when", "type": "int64", "optional": false, "name": "org.apache.kafka.connect.data.Timestamp", "version": 1},
+        {"field": "host", "type": "string", "optional": true}
+    ]});
+    let records: Vec<_> = (0..3)
+        .map(|i| {
+            let v = json!({"schema": schema, "payload": {"n": i, "when": 1_706_695_200_000i64 + i, "host": "fw01"}});
+            (Some(format!("k{i}")), Some(v.to_string()))
+        })
+        .collect();
+    produce(&topic, &records).await;
+    let file = connector_file(
+        dir.path(),
+        "es-schema",
+        &[
+            ("topics", &topic),
+            ("connection.url", &osmem_url()),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.schemas.enable", "true"),
+        ],
+    );
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[file]);
+    worker.wait_healthy().await;
+    let http = reqwest::Client::new();
+    wait_committed(&http, &worker.url, "es-schema", 3).await;
+    let index = topic.to_lowercase();
+    assert_eq!(count(&client, &index).await, Some(3));
+    let resp = client
+        .get(format!("{}/{index}/_mapping", osmem_url()))
+        .send()
+        .await
+        .unwrap();
+    let (_, mapping) = read_json(resp).await;
+    let props = &mapping[&index]["mappings"]["properties"];
+    assert_eq!(props["n"]["type"], "long", "{mapping}");
+    assert_eq!(props["when"]["type"], "date", "{mapping}");
+    assert_eq!(props["host"]["type"], "text", "{mapping}");
+    worker.terminate();
+}
+
 /// Faults the test server injects, as probabilities per request or item.
 #[derive(Clone, Copy, Default)]
 struct Faults {

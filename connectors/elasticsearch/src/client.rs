@@ -228,6 +228,76 @@ impl EsClient {
         Err(last)
     }
 
+    /// Creates an index with this mapping, or adds the mapping to an
+    /// existing index that has none (Confluent's `createIndex` then
+    /// `createMapping`). An index with a mapping is left alone.
+    pub async fn ensure_mapping(
+        &self,
+        index: &str,
+        mapping: &serde_json::Value,
+    ) -> Result<(), EsError> {
+        let node = self.pick();
+        let url = format!("{}/{index}", node.url);
+        let transport = |e: reqwest::Error| EsError::Transport {
+            url: node.url.clone(),
+            message: error_chain(&e),
+        };
+        let resp = self
+            .http
+            .put(&url)
+            .json(&serde_json::json!({ "mappings": mapping }))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(transport)?;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let exists = serde_json::from_slice::<serde_json::Value>(&body)
+            .is_ok_and(|b| b["error"]["type"] == "resource_already_exists_exception");
+        if !exists {
+            return Err(status_error(&node.url, status, &body));
+        }
+        let resp = self
+            .http
+            .get(format!("{url}/_mapping"))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(transport)?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(&node.url, status, &body));
+        }
+        let current: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        // The answer is keyed by the concrete index (an alias resolves to it).
+        let has_mapping = current.as_object().is_some_and(|m| {
+            m.values().any(|i| {
+                i["mappings"]["properties"]
+                    .as_object()
+                    .is_some_and(|p| !p.is_empty())
+            })
+        });
+        if has_mapping {
+            return Ok(());
+        }
+        let resp = self
+            .http
+            .put(format!("{url}/_mapping"))
+            .json(mapping)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(transport)?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(status_error(&node.url, status, &body))
+        }
+    }
+
     /// POSTs an NDJSON body to `_bulk` and returns the response body of a
     /// 2xx answer.
     pub async fn bulk(&self, body: Vec<u8>) -> Result<bytes::Bytes, EsError> {

@@ -21,6 +21,7 @@ mod config;
 mod connector;
 mod document;
 mod index;
+mod mapping;
 mod task;
 #[cfg(test)]
 mod tests;

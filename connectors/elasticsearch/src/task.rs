@@ -5,7 +5,8 @@
 //! topic partition, only offsets below the first record Elasticsearch has
 //! not acknowledged (or that was not reported to the dead-letter queue).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,8 @@ use async_trait::async_trait;
 use rampart_core::connector::{
     Config, ErrantRecordReporter, SinkOffsets, SinkTask, SinkTaskContext,
 };
+use rampart_core::converter::JsonConverter;
+use rampart_core::data::Value;
 use rampart_core::record::{SinkRecord, TopicPartition};
 use rampart_core::{ConnectError, ConnectResult, DataError};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
@@ -22,19 +25,91 @@ use tracing::{debug, error, info, warn};
 use crate::bulk::{parse_response, prepare, BulkOutcome, ItemOutcome, OpKind, Prepared};
 use crate::client::EsClient;
 use crate::config::{EsConfig, MalformedBehavior};
+use crate::index::index_for_topic;
+use crate::mapping::mapping_for;
 
 /// The longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(24 * 3600);
 
 /// One record on its way to Elasticsearch.
-struct Item {
+pub(crate) struct Item {
     /// The partition the record was consumed from (not its routed topic).
     tp: TopicPartition,
     offset: i64,
     op: OpKind,
     lines: Vec<u8>,
     /// Kept for the errant-record reporter, should Elasticsearch reject it.
+    /// A schemaless map or array value, or a string written verbatim, is
+    /// not kept: deep copies of every record cost more than the rest of the
+    /// sink, and such a value is rebuilt from `lines` (`value`) when needed.
     record: SinkRecord,
+    value: Option<Range<usize>>,
+    string_value: bool,
+}
+
+impl Item {
+    pub(crate) fn new(
+        r: &SinkRecord,
+        op: OpKind,
+        lines: Vec<u8>,
+        value: Option<Range<usize>>,
+    ) -> Item {
+        let (tp, offset) = match &r.kafka {
+            Some(k) => (k.tp.clone(), k.offset),
+            None => (
+                TopicPartition::new(r.topic.clone(), r.partition.unwrap_or(0)),
+                0,
+            ),
+        };
+        // Strings written verbatim are rebuilt too: the copy in `lines` is
+        // the same bytes.
+        let rebuild = match (&value, &r.value) {
+            (Some(_), Value::Map(_) | Value::Array(_)) => r.value_schema.is_none(),
+            (Some(range), Value::String(s)) => lines.get(range.clone()) == Some(s.as_bytes()),
+            _ => false,
+        };
+        let record = SinkRecord {
+            topic: r.topic.clone(),
+            partition: r.partition,
+            key_schema: r.key_schema.clone(),
+            key: r.key.clone(),
+            value_schema: r.value_schema.clone(),
+            value: if rebuild {
+                Value::Null
+            } else {
+                r.value.clone()
+            },
+            timestamp: r.timestamp,
+            timestamp_type: r.timestamp_type,
+            headers: r.headers.clone(),
+            source_partition: None,
+            source_offset: None,
+            kafka: r.kafka.clone(),
+        };
+        Item {
+            tp,
+            offset,
+            op,
+            lines,
+            record,
+            value: if rebuild { value } else { None },
+            string_value: matches!(r.value, Value::String(_)),
+        }
+    }
+
+    /// The record as `put` received it, for the errant-record reporter.
+    pub(crate) fn errant_record(&self) -> SinkRecord {
+        let mut record = self.record.clone();
+        let Some(bytes) = self.value.clone().and_then(|r| self.lines.get(r)) else {
+            return record;
+        };
+        if self.string_value {
+            record.value = Value::String(String::from_utf8_lossy(bytes).into_owned());
+        } else if let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            record.value = JsonConverter::from_json_schemaless(&json);
+        }
+        record
+    }
 }
 
 #[derive(Default)]
@@ -61,6 +136,8 @@ struct Shared {
     reporter: Option<Arc<dyn ErrantRecordReporter>>,
     tolerate_all: bool,
     state: Mutex<State>,
+    /// Indices whose mapping exists (`schema.ignore=false`).
+    mapped: Mutex<HashSet<String>>,
     /// One permit per record that may still be buffered (`max.buffered.records`).
     space: Arc<Semaphore>,
     wake: Notify,
@@ -105,6 +182,10 @@ impl Shared {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Writes records to Elasticsearch or OpenSearch through the bulk API.
 #[derive(Default)]
 pub struct ElasticsearchSinkTask {
@@ -141,6 +222,49 @@ impl ElasticsearchSinkTask {
                 shared.progress.borrow().unacked
             ))),
         }
+    }
+
+    // With `schema.ignore=false`, the first struct-schema record of an index
+    // creates its mapping before any document goes there. Runs before `put`
+    // takes anything, so a retriable failure redelivers the same batch.
+    async fn ensure_mappings(shared: &Shared, records: &[SinkRecord]) -> ConnectResult<()> {
+        let cfg = &shared.cfg;
+        if cfg.data_stream.is_some() {
+            return Ok(());
+        }
+        for r in records {
+            let Some(schema) = r.value_schema.as_deref() else {
+                continue;
+            };
+            if cfg.ignore_schema(&r.topic) {
+                continue;
+            }
+            // Invalid names are reported per record by `prepare`.
+            let Ok(index) = index_for_topic(&r.topic) else {
+                continue;
+            };
+            if lock(&shared.mapped).contains(&index) {
+                continue;
+            }
+            let Some(mapping) = mapping_for(schema, cfg.compact_map_entries) else {
+                continue;
+            };
+            shared
+                .client
+                .ensure_mapping(&index, &mapping)
+                .await
+                .map_err(|e| {
+                    let message = format!("cannot create the mapping of index {index}: {e}");
+                    if e.is_retryable() {
+                        ConnectError::retriable(message)
+                    } else {
+                        ConnectError::connect(message)
+                    }
+                })?;
+            info!(%index, "created the index mapping from the record schema");
+            lock(&shared.mapped).insert(index);
+        }
+        Ok(())
     }
 
     // A record that cannot become a document: dropped with a warning
@@ -193,6 +317,7 @@ impl SinkTask for ElasticsearchSinkTask {
             client,
             reporter: context.errant_record_reporter,
             state: Mutex::new(State::default()),
+            mapped: Mutex::default(),
             space,
             wake: Notify::new(),
             progress: watch::Sender::new(Progress::default()),
@@ -208,6 +333,7 @@ impl SinkTask for ElasticsearchSinkTask {
             return Err(e);
         }
         let cfg = &shared.cfg;
+        Self::ensure_mappings(&shared, records).await?;
         for (i, chunk) in records.chunks(cfg.max_buffered).enumerate() {
             // Space first, so a full buffer rejects the whole batch before
             // anything of it was taken: the worker pauses its partitions and
@@ -236,22 +362,9 @@ impl SinkTask for ElasticsearchSinkTask {
             let mut bytes = 0;
             for r in chunk {
                 match prepare(r, cfg) {
-                    Ok(Prepared::Write { op, lines }) => {
+                    Ok(Prepared::Write { op, lines, value }) => {
                         bytes += lines.len();
-                        let (tp, offset) = match &r.kafka {
-                            Some(k) => (k.tp.clone(), k.offset),
-                            None => (
-                                TopicPartition::new(r.topic.clone(), r.partition.unwrap_or(0)),
-                                0,
-                            ),
-                        };
-                        items.push(Item {
-                            tp,
-                            offset,
-                            op,
-                            lines,
-                            record: r.clone(),
-                        });
+                        items.push(Item::new(r, op, lines, value));
                     }
                     Ok(Prepared::Skip) => {}
                     Err(e) => Self::invalid(&shared, r, e).await?,
@@ -261,7 +374,9 @@ impl SinkTask for ElasticsearchSinkTask {
             if items.is_empty() {
                 continue;
             }
-            let n = items.len();
+            // Counted before the dispatcher can see them: a request may be
+            // acknowledged before this function resumes.
+            shared.progress.send_modify(|p| p.unacked += items.len());
             let mut st = shared.state();
             for it in &items {
                 st.pending
@@ -273,7 +388,6 @@ impl SinkTask for ElasticsearchSinkTask {
             st.queued_bytes += bytes;
             st.oldest.get_or_insert_with(Instant::now);
             drop(st);
-            shared.progress.send_modify(|p| p.unacked += n);
             shared.wake.notify_one();
         }
         Ok(())
@@ -520,12 +634,12 @@ async fn rejected(
             // Under errors.tolerance=all the reporter only logs or sends to
             // the dead-letter queue, so ignored documents are kept there.
             match &shared.reporter {
-                Some(r) if shared.tolerate_all => r.report(&item.record, &error).await,
+                Some(r) if shared.tolerate_all => r.report(&item.errant_record(), &error).await,
                 _ => Ok(()),
             }
         }
         MalformedBehavior::Fail => match &shared.reporter {
-            Some(r) => r.report(&item.record, &error).await,
+            Some(r) => r.report(&item.errant_record(), &error).await,
             None => Err(error),
         },
     }

@@ -14,7 +14,7 @@ use crate::bulk::{
 use crate::config::{def, EsConfig, MalformedBehavior, NullBehavior, WriteMethod};
 use crate::document::{write_document, DocumentError, DocumentOptions};
 use crate::index::{index_for_topic, validate_data_stream_part, validate_index_name, NameError};
-use crate::task::backoff;
+use crate::task::{backoff, Item};
 
 fn config(pairs: &[(&str, &str)]) -> Config {
     let mut c: Config = HashMap::new();
@@ -55,7 +55,7 @@ fn map(pairs: &[(&str, Value)]) -> Value {
 
 fn lines(p: Prepared) -> (OpKind, String) {
     match p {
-        Prepared::Write { op, lines } => (op, String::from_utf8(lines).unwrap()),
+        Prepared::Write { op, lines, .. } => (op, String::from_utf8(lines).unwrap()),
         Prepared::Skip => panic!("expected a write"),
     }
 }
@@ -482,4 +482,94 @@ fn backoff_grows_with_jitter_and_is_capped() {
         assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
     }
     assert!(backoff(base, 200) <= Duration::from_secs(24 * 3600));
+}
+
+#[test]
+fn rejected_schemaless_values_are_rebuilt_for_the_dead_letter_queue() {
+    let cfg = parse(&[("key.ignore", "true"), ("write.method", "upsert")]);
+    let value = map(&[
+        ("msg", Value::string("x")),
+        ("n", Value::Int64(3)),
+        ("tags", Value::Array(vec![Value::string("a")])),
+    ]);
+    let r = record("siem", Value::string("k"), value.clone());
+    let Prepared::Write {
+        op,
+        lines,
+        value: span,
+    } = prepare(&r, &cfg).unwrap()
+    else {
+        panic!("expected a write");
+    };
+    let item = Item::new(&r, op, lines, span);
+    let errant = item.errant_record();
+    assert_eq!(errant.value, value);
+    assert_eq!(errant.key, Value::string("k"));
+    assert_eq!(errant.kafka, r.kafka);
+}
+
+#[test]
+fn rejected_string_values_are_rebuilt_verbatim() {
+    let cfg = parse(&[("key.ignore", "true")]);
+    let text = r#"{"msg":"x","n":1}"#;
+    let r = record("siem", Value::Null, Value::string(text));
+    let Prepared::Write {
+        op,
+        lines,
+        value: span,
+    } = prepare(&r, &cfg).unwrap()
+    else {
+        panic!("expected a write");
+    };
+    let item = Item::new(&r, op, lines, span);
+    assert_eq!(item.errant_record().value, Value::string(text));
+    // Not verbatim (re-serialised to one line): the original is kept.
+    let r = record("siem", Value::Null, Value::string("{\n\"a\": 1}"));
+    let Prepared::Write {
+        op,
+        lines,
+        value: span,
+    } = prepare(&r, &cfg).unwrap()
+    else {
+        panic!("expected a write");
+    };
+    let item = Item::new(&r, op, lines, span);
+    assert_eq!(item.errant_record().value, Value::string("{\n\"a\": 1}"));
+}
+
+#[test]
+fn mappings_follow_connect_schemas() {
+    let schema = Schema::new(SchemaType::Struct)
+        .field("n", Schema::new(SchemaType::Int64).build())
+        .field("when", Schema::timestamp().build())
+        .field("name", Schema::new(SchemaType::String).build())
+        .field(
+            "tags",
+            Schema::array(Schema::new(SchemaType::Int16).build()).build(),
+        )
+        .field("price", Schema::decimal(2).build())
+        .field(
+            "attrs",
+            Schema::map(
+                Schema::new(SchemaType::String).build(),
+                Schema::new(SchemaType::Boolean).build(),
+            )
+            .build(),
+        )
+        .build();
+    let m = crate::mapping::mapping_for(&schema, true).unwrap();
+    let p = &m["properties"];
+    assert_eq!(p["n"]["type"], "long");
+    assert_eq!(p["when"]["type"], "date");
+    assert_eq!(p["name"]["type"], "text");
+    assert_eq!(p["name"]["fields"]["keyword"]["type"], "keyword");
+    assert_eq!(p["tags"]["type"], "short");
+    assert_eq!(p["price"]["type"], "double");
+    assert_eq!(p["attrs"]["type"], "object");
+    let m = crate::mapping::mapping_for(&schema, false).unwrap();
+    assert_eq!(
+        m["properties"]["attrs"]["properties"]["value"]["type"],
+        "boolean"
+    );
+    assert!(crate::mapping::mapping_for(&Schema::new(SchemaType::String).build(), true).is_none());
 }
