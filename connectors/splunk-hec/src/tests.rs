@@ -847,3 +847,44 @@ async fn a_passed_health_check_reopens_a_backing_off_uri() {
     assert!(client.check_health(0).await);
     assert!(client.endpoints[0].ready_at() <= Instant::now());
 }
+
+#[test]
+fn formatted_events_are_sent_as_they_are() {
+    let c = HecConfig::parse(&base(
+        "http://a:8088",
+        &[("splunk.hec.json.event.formatted", "true")],
+    ))
+    .unwrap();
+    let r = Renderer::new(Arc::new(c));
+    let mut out = Vec::new();
+    let envelope = r#"{"event":"x","sourcetype":"custom","time":1.5}"#;
+    assert!(r.event(&record("logs", 0, 0, envelope), &mut out).unwrap());
+    assert_eq!(out, envelope.as_bytes());
+    // A value that is not an envelope still becomes one.
+    out.clear();
+    assert!(r.event(&record("logs", 0, 1, "plain"), &mut out).unwrap());
+    let e: Json = serde_json::from_slice(&out).unwrap();
+    assert_eq!(e["event"], "plain");
+}
+
+#[test]
+fn validate_reports_cross_key_errors_on_their_key() {
+    use rampart_core::connector::Connector;
+    let def = crate::config::def();
+    let cfg = base(
+        "http://a:8088",
+        &[("topics", "a,b,c"), ("splunk.sourcetypes", "x,y")],
+    );
+    let values = crate::SplunkSinkConnector::default().validate(&def, &cfg);
+    let st = values
+        .iter()
+        .find(|v| v.name == "splunk.sourcetypes")
+        .unwrap();
+    assert_eq!(st.errors.len(), 1, "{values:?}");
+    let others: usize = values
+        .iter()
+        .filter(|v| v.name != "splunk.sourcetypes")
+        .map(|v| v.errors.len())
+        .sum();
+    assert_eq!(others, 0);
+}
