@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
+use super::json_writer::write_json;
 use super::{Converter, HeaderConverter};
 use crate::data::{logical, Schema, SchemaAndValue, SchemaRef, SchemaType, Struct, Value};
 use crate::DataError;
@@ -21,6 +22,10 @@ pub enum DecimalFormat {
     /// A JSON number.
     Numeric,
 }
+
+/// A schema and its serialised JSON; holding the schema keeps its address,
+/// the cache key, from being reused.
+type WrittenSchema = (SchemaRef, Arc<[u8]>);
 
 /// JsonConverter settings.
 #[derive(Debug, Clone)]
@@ -96,6 +101,8 @@ pub struct JsonConverter {
     // Parsing a schema per record dominates the cost of enveloped JSON; the
     // same schema text repeats, so cache the parsed form (`schemas.cache.size`).
     cache: Mutex<HashMap<String, SchemaRef>>,
+    // Envelope schema JSON by schema address (see `schema_json`).
+    written: Mutex<HashMap<usize, WrittenSchema>>,
 }
 
 impl JsonConverter {
@@ -104,6 +111,7 @@ impl JsonConverter {
         JsonConverter {
             config,
             cache: Mutex::new(HashMap::new()),
+            written: Mutex::new(HashMap::new()),
         }
     }
 
@@ -126,6 +134,31 @@ impl JsonConverter {
     /// Converts a JSON tree to Connect data, schemaless.
     pub fn from_json_schemaless(json: &Json) -> Value {
         schemaless_from_json(json)
+    }
+
+    /// The envelope's `schema` JSON, serialised once per schema instance:
+    /// records of one source share their schema `Arc`, and rendering a wide
+    /// schema per record costs more than the payload.
+    fn schema_json(&self, schema: &SchemaRef) -> Arc<[u8]> {
+        let key = Arc::as_ptr(schema) as usize;
+        if let Ok(cache) = self.written.lock() {
+            // The cache holds the Arc, so the address is not reused while
+            // the entry lives.
+            if let Some((_, bytes)) = cache.get(&key) {
+                return bytes.clone();
+            }
+        }
+        let bytes: Arc<[u8]> = schema_to_json(&self.config, schema)
+            .to_string()
+            .into_bytes()
+            .into();
+        if let Ok(mut cache) = self.written.lock() {
+            if cache.len() >= self.config.schemas_cache_size {
+                cache.clear();
+            }
+            cache.insert(key, (schema.clone(), bytes.clone()));
+        }
+        bytes
     }
 
     fn cached_schema(&self, json: &Json) -> Result<Option<SchemaRef>, DataError> {
@@ -159,23 +192,20 @@ impl Converter for JsonConverter {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
-        let payload = self.to_json(schema, value)?;
-        let json = if self.config.schemas_enable {
-            let mut env = JsonMap::new();
-            env.insert(
-                "schema".to_string(),
-                schema.map_or(Json::Null, |s| schema_to_json(&self.config, s)),
-            );
-            env.insert("payload".to_string(), payload);
-            Json::Object(env)
+        let mut out = Vec::with_capacity(256);
+        if self.config.schemas_enable {
+            out.extend_from_slice(b"{\"schema\":");
+            match schema {
+                Some(s) => out.extend_from_slice(&self.schema_json(s)),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"payload\":");
+            write_json(&self.config, schema.map(|s| s.as_ref()), value, &mut out)?;
+            out.push(b'}');
         } else {
-            payload
-        };
-        serde_json::to_vec(&json).map(Some).map_err(|e| {
-            DataError::new(format!(
-                "Converting Kafka Connect data to byte[] failed due to serialization error: {e}"
-            ))
-        })
+            write_json(&self.config, schema.map(|s| s.as_ref()), value, &mut out)?;
+        }
+        Ok(Some(out))
     }
 
     fn to_connect(&self, _topic: &str, data: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
@@ -535,7 +565,7 @@ fn i128_to_min_bytes(v: i128) -> Vec<u8> {
     bytes[start..].to_vec()
 }
 
-fn decimal_to_string(bytes: &[u8], scale: u32) -> String {
+pub(super) fn decimal_to_string(bytes: &[u8], scale: u32) -> String {
     let mut buf = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
         [0xffu8; 16]
     } else {
@@ -555,7 +585,7 @@ fn decimal_to_string(bytes: &[u8], scale: u32) -> String {
     format!("{}{i}.{f}", if neg { "-" } else { "" })
 }
 
-fn convert_to_json(
+pub(super) fn convert_to_json(
     config: &JsonConverterConfig,
     schema: Option<&Schema>,
     value: &Value,
@@ -664,7 +694,7 @@ fn convert_to_json(
 impl Value {
     /// Checks only the top-level type against a schema (containers are
     /// checked as they are converted).
-    fn validate_shallow(&self, schema: &Schema) -> Result<(), DataError> {
+    pub(super) fn validate_shallow(&self, schema: &Schema) -> Result<(), DataError> {
         if self.inferred_type() == Some(schema.kind) {
             Ok(())
         } else {
@@ -774,5 +804,127 @@ mod tests {
         assert!(c
             .from_connect("t", Some(&schemas::optional_string()), &Value::Null)
             .is_ok());
+    }
+
+    // The tree conversion the direct writer replaced, kept as the oracle.
+    fn via_tree(
+        c: &JsonConverter,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<Vec<u8>, String> {
+        let payload = c
+            .to_json(schema, value)
+            .map_err(|e| e.message().to_string())?;
+        let json = if c.config.schemas_enable {
+            let mut env = JsonMap::new();
+            env.insert(
+                "schema".to_string(),
+                schema.map_or(Json::Null, |s| schema_to_json(&c.config, s)),
+            );
+            env.insert("payload".to_string(), payload);
+            Json::Object(env)
+        } else {
+            payload
+        };
+        Ok(serde_json::to_vec(&json).unwrap())
+    }
+
+    #[test]
+    fn direct_writer_matches_the_tree_conversion() {
+        let inner = Schema::new(SchemaType::Struct)
+            .field("n", schemas::optional_int32())
+            .build();
+        let mut with_default = Schema::new(SchemaType::Int32).optional();
+        with_default.default = Some(Value::Int32(7));
+        let with_default = with_default.build();
+        let schema = Schema::new(SchemaType::Struct)
+            .named("all")
+            .field("s", schemas::string())
+            .field("quoted", schemas::string())
+            .field("b", schemas::boolean())
+            .field("i8", Schema::new(SchemaType::Int8).build())
+            .field("i64", schemas::int64())
+            .field("f32", Schema::new(SchemaType::Float32).build())
+            .field("nan", schemas::float64())
+            .field("bytes", schemas::bytes())
+            .field("dec", Schema::decimal(3).build())
+            .field("arr", Schema::array(schemas::string()).build())
+            .field(
+                "map",
+                Schema::map(schemas::string(), schemas::int32()).build(),
+            )
+            .field(
+                "imap",
+                Schema::map(schemas::int32(), schemas::string()).build(),
+            )
+            .field("inner", inner.clone())
+            .field("dflt", with_default)
+            .field("none", schemas::optional_string())
+            .build();
+        let value = Value::Struct(Struct {
+            schema: schema.clone(),
+            values: vec![
+                "plain".into(),
+                "tab\t \"quote\" \u{1} é \\".into(),
+                Value::Boolean(true),
+                Value::Int8(-8),
+                Value::Int64(i64::MIN),
+                Value::Float32(1.1),
+                Value::Float64(f64::NAN),
+                Value::Bytes(vec![0, 255, 7]),
+                Value::Bytes(vec![0xcf, 0xc7]),
+                Value::Array(vec!["a".into(), "b".into()]),
+                Value::Map(vec![
+                    ("k".into(), Value::Int32(1)),
+                    ("j".into(), Value::Int32(2)),
+                    ("k".into(), Value::Int32(3)),
+                ]),
+                Value::Map(vec![(Value::Int32(1), "one".into())]),
+                Value::Struct(Struct {
+                    schema: inner,
+                    values: vec![Value::Int32(5)],
+                }),
+                Value::Null,
+                Value::Null,
+            ],
+        });
+        let schemaless = Value::Map(vec![
+            (
+                "x".into(),
+                Value::Array(vec![Value::Null, Value::Float64(2.5)]),
+            ),
+            ("y".into(), value.clone()),
+        ]);
+        for decimal_format in [DecimalFormat::Base64, DecimalFormat::Numeric] {
+            for schemas_enable in [true, false] {
+                let c = JsonConverter::new(
+                    JsonConverterConfig {
+                        schemas_enable,
+                        decimal_format,
+                        ..Default::default()
+                    },
+                    false,
+                );
+                for (s, v) in [
+                    (Some(&schema), &value),
+                    (None, &value),
+                    (None, &schemaless),
+                    (Some(&schemas::optional_string()), &Value::Null),
+                ] {
+                    let direct = c.from_connect("t", s, v).unwrap().unwrap_or_default();
+                    assert_eq!(
+                        String::from_utf8(direct).unwrap(),
+                        String::from_utf8(via_tree(&c, s, v).unwrap()).unwrap()
+                    );
+                }
+                let err = c
+                    .from_connect("t", Some(&schema), &Value::Int32(1))
+                    .unwrap_err();
+                assert_eq!(
+                    Err(err.message().to_string()),
+                    via_tree(&c, Some(&schema), &Value::Int32(1))
+                );
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod bytearray;
 mod json;
+mod json_writer;
 mod simple_header;
 mod string;
 
