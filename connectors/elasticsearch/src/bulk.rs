@@ -393,8 +393,7 @@ pub fn parse_response(body: &[u8], ops: &[OpKind]) -> Result<BulkOutcome, Respon
     // Elasticsearch and OpenSearch write `took` and `errors` before the
     // items: seeing `"errors":false` there spares scanning thousands of
     // items, the bulk of the sink's response cost.
-    let head_end = find(body, b"\"items\"").unwrap_or(0);
-    if find(&body[..head_end], b"\"errors\":false").is_some() {
+    if head_all_ok(body) == Some(true) {
         return Ok(BulkOutcome::AllOk);
     }
     let head: Head =
@@ -418,6 +417,21 @@ pub fn parse_response(body: &[u8], ops: &[OpKind]) -> Result<BulkOutcome, Respon
         out.push(classify(&item, *op));
     }
     Ok(BulkOutcome::Items(out))
+}
+
+/// Whether the head of a bulk response (what precedes `"items"`) says
+/// `"errors":false`; `None` until `"items"` is in `prefix`.
+pub fn head_all_ok(prefix: &[u8]) -> Option<bool> {
+    let items = find(prefix, b"\"items\"")?;
+    let head = &prefix[..items];
+    let Some(at) = find(head, b"\"errors\"") else {
+        return Some(false);
+    };
+    // Whitespace around the colon is allowed, as a pretty-printing proxy writes.
+    let value = head[at + 8..]
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+    Some(value.take(5).copied().eq(b"false".iter().copied()))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

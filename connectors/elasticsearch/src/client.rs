@@ -3,13 +3,13 @@
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use thiserror::Error;
 
-use crate::bulk::error_reason;
+use crate::bulk::{error_reason, head_all_ok};
 use crate::config::{Auth, EsConfig};
 
 /// How long a node that failed to answer is skipped.
@@ -99,6 +99,7 @@ pub struct EsClient {
     next: AtomicUsize,
     compression: bool,
     bulk_path: String,
+    pool: Arc<BodyPool>,
 }
 
 impl EsClient {
@@ -171,6 +172,7 @@ impl EsClient {
             next: AtomicUsize::new(0),
             compression: cfg.compression,
             bulk_path,
+            pool: BodyPool::new(cfg.max_in_flight + 1),
         })
     }
 
@@ -298,9 +300,14 @@ impl EsClient {
         }
     }
 
-    /// POSTs an NDJSON body to `_bulk` and returns the response body of a
-    /// 2xx answer.
-    pub async fn bulk(&self, body: Vec<u8>) -> Result<bytes::Bytes, EsError> {
+    /// A buffer for a bulk body, reused across requests.
+    pub fn body_buffer(&self, capacity: usize) -> Vec<u8> {
+        self.pool.take(capacity)
+    }
+
+    /// POSTs an NDJSON body to `_bulk` and reads a 2xx answer: without
+    /// keeping it when its head says `"errors":false`.
+    pub async fn bulk(&self, body: Vec<u8>) -> Result<BulkReply, EsError> {
         let node = self.pick();
         let mut req = self
             .http
@@ -308,42 +315,134 @@ impl EsClient {
             .header(CONTENT_TYPE, "application/x-ndjson");
         if self.compression {
             let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity(body.len() / 4),
+                self.pool.take(body.len() / 4),
                 flate2::Compression::fast(),
             );
             let compressed = gz.write_all(&body).and_then(|()| gz.finish());
             match compressed {
-                Ok(c) => req = req.header(CONTENT_ENCODING, "gzip").body(c),
-                Err(_) => req = req.body(body),
+                Ok(c) => {
+                    self.pool.put(body);
+                    req = req
+                        .header(CONTENT_ENCODING, "gzip")
+                        .body(self.pool.freeze(c));
+                }
+                Err(_) => req = req.body(self.pool.freeze(body)),
             }
         } else {
-            req = req.body(body);
+            req = req.body(self.pool.freeze(body));
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                Self::mark_down(node);
-                return Err(EsError::Transport {
-                    url: node.url.clone(),
-                    message: error_chain(&e),
-                });
-            }
-        };
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| {
+        let transport = |e: reqwest::Error| {
             Self::mark_down(node);
             EsError::Transport {
                 url: node.url.clone(),
                 message: error_chain(&e),
             }
-        })?;
+        };
+        let mut resp = req.send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
+            let body = resp.bytes().await.map_err(transport)?;
             if status >= 500 {
                 Self::mark_down(node);
             }
             return Err(status_error(&node.url, status, &body));
         }
-        Ok(body)
+        let mut kept = Vec::new();
+        let mut all_ok = false;
+        let mut decided = false;
+        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            if all_ok {
+                // Read to the end, so the connection can be reused.
+                continue;
+            }
+            kept.extend_from_slice(&chunk);
+            if !decided {
+                match head_all_ok(&kept) {
+                    Some(true) => {
+                        all_ok = true;
+                        kept = Vec::new();
+                    }
+                    Some(false) => decided = true,
+                    None => decided = kept.len() > 4096,
+                }
+            }
+        }
+        Ok(if all_ok {
+            BulkReply::AllOk
+        } else {
+            BulkReply::Body(kept)
+        })
+    }
+}
+
+/// A 2xx answer to a bulk request.
+#[derive(Debug)]
+pub enum BulkReply {
+    /// The head said `"errors":false`; the items were not kept.
+    AllOk,
+    /// The whole body, to classify item by item.
+    Body(Vec<u8>),
+}
+
+/// Bulk bodies are megabytes: allocating each afresh costs page faults
+/// (the allocator hands large blocks back to the OS), so they are reused.
+/// Bounded: at most `keep` idle buffers.
+pub struct BodyPool {
+    idle: Mutex<Vec<Vec<u8>>>,
+    keep: usize,
+}
+
+struct Pooled {
+    buf: Vec<u8>,
+    pool: Arc<BodyPool>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        self.pool.put(std::mem::take(&mut self.buf));
+    }
+}
+
+impl BodyPool {
+    fn new(keep: usize) -> Arc<BodyPool> {
+        Arc::new(BodyPool {
+            idle: Mutex::new(Vec::new()),
+            keep,
+        })
+    }
+
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let mut buf = self
+            .idle
+            .lock()
+            .ok()
+            .and_then(|mut idle| idle.pop())
+            .unwrap_or_default();
+        buf.clear();
+        buf.reserve(capacity);
+        buf
+    }
+
+    fn put(&self, buf: Vec<u8>) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < self.keep {
+                idle.push(buf);
+            }
+        }
+    }
+
+    // The buffer goes back to the pool once the HTTP client dropped it.
+    fn freeze(self: &Arc<Self>, buf: Vec<u8>) -> bytes::Bytes {
+        bytes::Bytes::from_owner(Pooled {
+            buf,
+            pool: self.clone(),
+        })
     }
 }
 

@@ -23,7 +23,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, error, info, warn};
 
 use crate::bulk::{parse_response, prepare, BulkOutcome, ItemOutcome, OpKind, Prepared};
-use crate::client::EsClient;
+use crate::client::{BulkReply, EsClient};
 use crate::config::{EsConfig, MalformedBehavior};
 use crate::index::index_for_topic;
 use crate::mapping::mapping_for;
@@ -521,7 +521,7 @@ async fn send(shared: Arc<Shared>, mut items: Vec<Item>, _permit: OwnedSemaphore
     let mut attempt = 0u32;
     loop {
         let size: usize = items.iter().map(|i| i.lines.len()).sum();
-        let mut body = Vec::with_capacity(size);
+        let mut body = shared.client.body_buffer(size);
         for it in &items {
             body.extend_from_slice(&it.lines);
         }
@@ -532,7 +532,11 @@ async fn send(shared: Arc<Shared>, mut items: Vec<Item>, _permit: OwnedSemaphore
                 return;
             }
             Err(e) => e.to_string(),
-            Ok(resp) => match parse_response(&resp, &ops) {
+            Ok(BulkReply::AllOk) => {
+                shared.ack(&items);
+                return;
+            }
+            Ok(BulkReply::Body(resp)) => match parse_response(&resp, &ops) {
                 Err(e) => e.to_string(),
                 Ok(BulkOutcome::AllOk) => {
                     shared.ack(&items);

@@ -573,3 +573,25 @@ fn mappings_follow_connect_schemas() {
     );
     assert!(crate::mapping::mapping_for(&Schema::new(SchemaType::String).build(), true).is_none());
 }
+
+#[test]
+fn response_heads_are_read_before_the_items() {
+    use crate::bulk::head_all_ok;
+    assert_eq!(head_all_ok(br#"{"took":3,"errors":fal"#), None);
+    assert_eq!(
+        head_all_ok(br#"{"took":3,"errors":false,"items":[{"#),
+        Some(true)
+    );
+    assert_eq!(
+        head_all_ok(br#"{"took":3,"errors" : false , "items":["#),
+        Some(true)
+    );
+    assert_eq!(
+        head_all_ok(br#"{"took":3,"errors":true,"items":[{"#),
+        Some(false)
+    );
+    assert_eq!(
+        head_all_ok(br#"{"items":[{"index":{"errors":false}}]}"#),
+        Some(false)
+    );
+}
