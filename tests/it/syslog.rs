@@ -757,10 +757,8 @@ async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
         .expect("sent");
     let url = worker.url.clone();
     let client_ref = &client;
-    let received = |n: u64| {
+    let counter = |metric: &'static str, n: u64| {
         let url = url.clone();
-        let metric =
-            "rampart_connector_task_syslog_received_total{connector=\"frozen\",task=\"0\"} ";
         move || {
             let url = url.clone();
             async move {
@@ -782,7 +780,23 @@ async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
             }
         }
     };
-    eventually("warm-up accepted", Duration::from_secs(30), received(1)).await;
+    let received = |n| {
+        counter(
+            "rampart_connector_task_syslog_received_total{connector=\"frozen\",task=\"0\"} ",
+            n,
+        )
+    };
+    // Acknowledged by the broker, so the topic's metadata is known and the
+    // freeze only stalls produce requests.
+    eventually(
+        "warm-up written",
+        Duration::from_secs(30),
+        counter(
+            "kafka_connect_source_task_metrics_source_record_write_total{connector=\"frozen\",task=\"0\"} ",
+            1,
+        ),
+    )
+    .await;
 
     broker.signal("-STOP");
     let sender = tokio::spawn(async move {

@@ -92,7 +92,7 @@ pub fn def() -> ConfigDef {
     .validator(Validator::NonEmpty)
     .group(GROUP, next())
     .add();
-    d.define(QUEUE_MAX_SIZE, ConfigType::Int, Importance::Medium, "Messages buffered per task between the socket and Kafka. When full, TCP reads pause (the sender slows down) and UDP datagrams are dropped and counted.")
+    d.define(QUEUE_MAX_SIZE, ConfigType::Int, Importance::Medium, "Messages buffered per task between the socket and Kafka, kept as received (about their own size each) and parsed when the task polls. When full, TCP reads pause (the sender slows down) and UDP datagrams are dropped and counted.")
         .default("20000")
         .validator(Validator::at_least(1.0))
         .group(GROUP, next())

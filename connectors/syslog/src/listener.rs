@@ -1,12 +1,14 @@
-//! Sockets: UDP datagrams and TCP/TLS streams become parsed records on a
+//! Sockets: UDP datagrams and TCP/TLS streams become framed messages on a
 //! bounded channel. A full channel pauses TCP reads (the sender slows down)
-//! and drops UDP datagrams, which are counted.
+//! and drops UDP datagrams, which are counted. The task parses them into
+//! records as it polls: a queued message costs its bytes (~200), where a
+//! parsed record costs ten times that, so the buffer's memory stays small.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rampart_core::data::{schemas, Value};
 use rampart_core::record::{ConnectRecord, Headers};
 use rampart_core::{ConnectError, ConnectResult};
@@ -24,7 +26,7 @@ use crate::record::{self, Received};
 /// Counters of one task's listener.
 #[derive(Debug, Default)]
 pub struct ListenerStats {
-    /// Messages turned into records.
+    /// Messages accepted into the buffer.
     pub received: AtomicU64,
     /// UDP datagrams dropped because the buffer was full.
     pub udp_dropped: AtomicU64,
@@ -76,24 +78,49 @@ fn bump(c: &AtomicU64) -> u64 {
     c.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-/// Turns bytes into records and hands them to the task.
+/// One framed message as received, waiting to be parsed.
+pub(crate) struct Accepted {
+    bytes: Vec<u8>,
+    remote: SocketAddr,
+    at: DateTime<Utc>,
+}
+
+/// Hands framed messages to the task.
 #[derive(Clone)]
 pub(crate) struct Ingest {
-    pub(crate) tx: mpsc::Sender<ConnectRecord>,
+    pub(crate) tx: mpsc::Sender<Accepted>,
     pub(crate) config: Arc<SyslogConfig>,
     pub(crate) stats: Arc<ListenerStats>,
     pub(crate) listener: Arc<str>,
     /// Becomes true when the task drains: stop reading, finish what was read.
     pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+impl Ingest {
+    fn accept(bytes: &[u8], remote: SocketAddr) -> Accepted {
+        Accepted {
+            bytes: bytes.to_vec(),
+            remote,
+            at: Utc::now(),
+        }
+    }
+}
+
+/// Turns accepted messages into records, in the task.
+pub(crate) struct Recorder {
+    pub(crate) config: Arc<SyslogConfig>,
+    pub(crate) stats: Arc<ListenerStats>,
+    pub(crate) listener: Arc<str>,
     /// A reject that must fail the task (strict parsing, `errors.tolerance=none`).
     pub(crate) fatal: Arc<std::sync::Mutex<Option<ConnectError>>>,
 }
 
-impl Ingest {
+impl Recorder {
     /// Parses one message. `None` when strict parsing refused it.
-    fn record(&self, bytes: &[u8], remote: SocketAddr) -> Option<ConnectRecord> {
+    pub(crate) fn record(&self, accepted: &Accepted) -> Option<ConnectRecord> {
+        let (bytes, remote) = (accepted.bytes.as_slice(), accepted.remote);
         let received = Received {
-            at: Utc::now(),
+            at: accepted.at,
             remote: Some(remote),
         };
         let message = match parse::parse(bytes, received.at, &self.config.parse) {
@@ -218,10 +245,10 @@ pub(crate) async fn run_udp(socket: UdpSocket, mut ingest: Ingest) -> ConnectRes
             ConnectError::connect(format!("UDP receive failed on {}: {e}", ingest.listener))
         })?;
         let Some(bytes) = buf.get(..n) else { continue };
-        let Some(record) = ingest.record(bytes, peer) else {
+        if bytes.is_empty() {
             continue;
-        };
-        match ingest.tx.try_send(record) {
+        }
+        match ingest.tx.try_send(Ingest::accept(bytes, peer)) {
             Ok(()) => {
                 bump(&ingest.stats.received);
             }
@@ -358,7 +385,7 @@ fn collect(
     frame: &Frame,
     bytes: &[u8],
     peer: SocketAddr,
-    out: &mut Vec<ConnectRecord>,
+    out: &mut Vec<Accepted>,
 ) {
     match frame {
         Frame::Truncated(_) => {
@@ -380,7 +407,5 @@ fn collect(
     if bytes.is_empty() {
         return;
     }
-    if let Some(r) = ingest.record(bytes, peer) {
-        out.push(r);
-    }
+    out.push(Ingest::accept(bytes, peer));
 }

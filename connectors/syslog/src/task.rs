@@ -13,13 +13,14 @@ use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::config::{SyslogConfig, Transport};
-use crate::listener::{self, Bound, Ingest, ListenerStats};
+use crate::listener::{self, Accepted, Bound, Ingest, ListenerStats, Recorder};
 
 /// Reads syslog messages from one socket bound by this task.
 #[derive(Default)]
 pub struct SyslogSourceTask {
     config: Option<Arc<SyslogConfig>>,
-    rx: Option<mpsc::Receiver<SourceRecord>>,
+    rx: Option<mpsc::Receiver<Accepted>>,
+    recorder: Option<Recorder>,
     listener: Option<JoinHandle<ConnectResult<()>>>,
     stats: Arc<ListenerStats>,
     shutdown: Option<watch::Sender<bool>>,
@@ -59,14 +60,20 @@ impl SourceTask for SyslogSourceTask {
         let (tx, rx) = mpsc::channel(config.queue_max);
         let (shutdown, shutdown_rx) = watch::channel(false);
         self.shutdown = Some(shutdown);
+        let listener_name: Arc<str> = config.listener_name().into();
         let ingest = Ingest {
             tx,
             config: config.clone(),
             stats: self.stats.clone(),
-            listener: config.listener_name().into(),
+            listener: listener_name.clone(),
             shutdown: shutdown_rx,
-            fatal: self.fatal.clone(),
         };
+        self.recorder = Some(Recorder {
+            config: config.clone(),
+            stats: self.stats.clone(),
+            listener: listener_name,
+            fatal: self.fatal.clone(),
+        });
         self.listener = Some(match bound {
             Bound::Udp(socket) => tokio::spawn(listener::run_udp(socket, ingest)),
             Bound::Tcp(l) => tokio::spawn(listener::run_tcp(l, tls, ingest)),
@@ -78,7 +85,11 @@ impl SourceTask for SyslogSourceTask {
     }
 
     async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
-        let (Some(rx), Some(config)) = (self.rx.as_mut(), self.config.clone()) else {
+        let (Some(rx), Some(config), Some(recorder)) = (
+            self.rx.as_mut(),
+            self.config.clone(),
+            self.recorder.as_ref(),
+        ) else {
             return Err(ConnectError::connect("task not started"));
         };
         if let Some(e) = self.fatal.lock().ok().and_then(|mut f| f.take()) {
@@ -91,10 +102,10 @@ impl SourceTask for SyslogSourceTask {
             Err(_) => return Ok(Vec::new()),
         };
         let mut batch = Vec::with_capacity(config.batch.min(1024));
-        batch.push(first);
-        while batch.len() < config.batch {
+        batch.extend(recorder.record(&first));
+        for _ in 1..config.batch {
             match rx.try_recv() {
-                Ok(r) => batch.push(r),
+                Ok(m) => batch.extend(recorder.record(&m)),
                 Err(_) => break,
             }
         }
@@ -112,9 +123,9 @@ impl SourceTask for SyslogSourceTask {
             let _ = shutdown.send(true);
         }
         let mut records = Vec::new();
-        if let Some(rx) = self.rx.as_mut() {
-            while let Some(r) = rx.recv().await {
-                records.push(r);
+        if let (Some(rx), Some(recorder)) = (self.rx.as_mut(), self.recorder.as_ref()) {
+            while let Some(m) = rx.recv().await {
+                records.extend(recorder.record(&m));
             }
         }
         Ok(records)
