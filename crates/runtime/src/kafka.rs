@@ -122,7 +122,14 @@ pub fn consumer_config(
         .set("enable.partition.eof", "false")
         // Sinks often start before their topics exist (a source creates them
         // later); librdkafka's 5-minute default would leave them idle that long.
-        .set("topic.metadata.refresh.interval.ms", "10000");
+        .set("topic.metadata.refresh.interval.ms", "10000")
+        // librdkafka prefetches up to 64 MB per consumer and, once full,
+        // waits a whole second before fetching again: a sink slower than the
+        // broker then carries 64 MB of RSS and stalls in 1 s steps. 4 MB
+        // with a 10 ms backoff keeps sinks fed at a fraction of the memory
+        // (the Splunk HEC bench went from 159 to 96 MB peak, and twice as fast).
+        .set("queued.max.messages.kbytes", "4096")
+        .set("fetch.queue.backoff.ms", "10");
     apply(&mut c, worker.with_prefix("consumer."));
     apply(&mut c, overrides(worker, connector, "consumer.override.")?);
     Ok(c)
