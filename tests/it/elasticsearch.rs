@@ -701,8 +701,11 @@ async fn test_server_429s_503s_slow_answers_and_cut_connections_lose_and_duplica
     let records: Vec<_> = (0..TOTAL).map(|i| (None, Some(event(i)))).collect();
     produce(&indexed, &records).await;
     produce(&streamed, &records).await;
+    // A node that refuses connections comes first: requests fail over to
+    // the live one.
+    let urls = format!("http://127.0.0.1:{},{es}", free_port());
     let common = [
-        ("connection.url", es.as_str()),
+        ("connection.url", urls.as_str()),
         ("key.ignore", "true"),
         ("batch.size", "100"),
         ("max.retries", "100"),
@@ -720,6 +723,10 @@ async fn test_server_429s_503s_slow_answers_and_cut_connections_lose_and_duplica
         ("data.stream.type", "logs"),
         ("data.stream.dataset", "fw"),
         ("pipeline", "geoip"),
+        (
+            "connection.api.key",
+            "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==",
+        ),
     ]);
     let files = [
         connector_file(dir.path(), "es-faults", &a),
@@ -789,6 +796,9 @@ fn check_store(st: &Store, index: &str, stream: &str, total: usize) {
         "resent creates after cut connections answer 409"
     );
     assert!(st.authorization.contains("Basic ZWxhc3RpYzpjaGFuZ2VtZQ=="));
+    assert!(st
+        .authorization
+        .contains("ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="));
     assert!(st.queries.contains("pipeline=geoip"));
 }
 

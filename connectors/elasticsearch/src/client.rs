@@ -308,29 +308,48 @@ impl EsClient {
     /// POSTs an NDJSON body to `_bulk` and reads a 2xx answer: without
     /// keeping it when its head says `"errors":false`.
     pub async fn bulk(&self, body: Vec<u8>) -> Result<BulkReply, EsError> {
-        let node = self.pick();
-        let mut req = self
-            .http
-            .post(format!("{}{}", node.url, self.bulk_path))
-            .header(CONTENT_TYPE, "application/x-ndjson");
-        if self.compression {
+        let (payload, gzip) = if self.compression {
             let mut gz = flate2::write::GzEncoder::new(
                 self.pool.take(body.len() / 4),
                 flate2::Compression::fast(),
             );
-            let compressed = gz.write_all(&body).and_then(|()| gz.finish());
-            match compressed {
+            match gz.write_all(&body).and_then(|()| gz.finish()) {
                 Ok(c) => {
                     self.pool.put(body);
-                    req = req
-                        .header(CONTENT_ENCODING, "gzip")
-                        .body(self.pool.freeze(c));
+                    (self.pool.freeze(c), true)
                 }
-                Err(_) => req = req.body(self.pool.freeze(body)),
+                Err(_) => (self.pool.freeze(body), false),
             }
         } else {
-            req = req.body(self.pool.freeze(body));
-        }
+            (self.pool.freeze(body), false)
+        };
+        // A node that refuses the connection has not seen the request: the
+        // next live node takes it at once, without using up a retry.
+        let mut refused = 0;
+        let (node, mut resp) = loop {
+            let node = self.pick();
+            let mut req = self
+                .http
+                .post(format!("{}{}", node.url, self.bulk_path))
+                .header(CONTENT_TYPE, "application/x-ndjson");
+            if gzip {
+                req = req.header(CONTENT_ENCODING, "gzip");
+            }
+            match req.body(payload.clone()).send().await {
+                Ok(resp) => break (node, resp),
+                Err(e) => {
+                    Self::mark_down(node);
+                    refused += 1;
+                    if !(e.is_connect() && refused < self.nodes.len()) {
+                        return Err(EsError::Transport {
+                            url: node.url.clone(),
+                            message: error_chain(&e),
+                        });
+                    }
+                }
+            }
+        };
+        drop(payload);
         let transport = |e: reqwest::Error| {
             Self::mark_down(node);
             EsError::Transport {
@@ -338,7 +357,6 @@ impl EsClient {
                 message: error_chain(&e),
             }
         };
-        let mut resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             let body = resp.bytes().await.map_err(transport)?;

@@ -278,7 +278,7 @@ pub fn def() -> ConfigDef {
         order += 1;
         order
     };
-    d.define(SECURITY_PROTOCOL, ConfigType::String, Importance::Medium, "The security protocol to use when connecting to Elasticsearch. Values can be PLAINTEXT or SSL. SSL is also implied by any https URL.")
+    d.define(SECURITY_PROTOCOL, ConfigType::String, Importance::Medium, "The security protocol to use when connecting to Elasticsearch. Values can be PLAINTEXT or SSL. TLS follows the URL scheme: SSL requires every URL to be https, and an https URL uses TLS under either value.")
         .default("PLAINTEXT")
         .validator(Validator::OneOfIgnoreCase(&["PLAINTEXT", "SSL"]))
         .group(SECURITY, next())
@@ -597,6 +597,16 @@ pub fn cross_checks(p: &ParsedConfig) -> Vec<(&'static str, String)> {
                 "upsert cannot be used with data streams, which are append-only".to_string(),
             ));
         }
+    }
+    if lower(SECURITY_PROTOCOL) == "ssl"
+        && p.list(CONNECTION_URL)
+            .iter()
+            .any(|u| u.starts_with("http://"))
+    {
+        errors.push((
+            CONNECTION_URL,
+            format!("{SECURITY_PROTOCOL}=SSL needs https:// URLs"),
+        ));
     }
     let api_key = p.string(API_KEY).is_some_and(|s| !s.is_empty());
     let user = p.string(USERNAME).is_some_and(|s| !s.is_empty());

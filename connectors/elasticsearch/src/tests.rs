@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rampart_core::connector::Config;
+use rampart_core::connector::{Config, SinkOffsets};
 use rampart_core::data::{Schema, SchemaType, Struct, Value};
 use rampart_core::record::{KafkaPosition, SinkRecord, TopicPartition};
 
@@ -116,6 +116,10 @@ fn config_rejects_bad_values_with_the_key() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("upsert cannot be used with data streams"), "{e}");
+    let e = EsConfig::parse(&config(&[("elastic.security.protocol", "SSL")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("needs https:// URLs"), "{e}");
     let e = EsConfig::parse(&config(&[("connection.username", "elastic")]))
         .unwrap_err()
         .to_string();
@@ -594,4 +598,101 @@ fn response_heads_are_read_before_the_items() {
         head_all_ok(br#"{"items":[{"index":{"errors":false}}]}"#),
         Some(false)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_buffer_pushes_back_and_nothing_unacknowledged_is_committed() {
+    use rampart_core::connector::{SinkTask, SinkTaskContext};
+
+    // A server that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut c = config(&[
+        ("max.buffered.records", "10"),
+        ("flush.timeout.ms", "1000"),
+        ("read.timeout.ms", "300"),
+        ("max.retries", "1000"),
+        ("key.ignore", "true"),
+    ]);
+    c.insert("connection.url".into(), format!("http://{addr}"));
+    let mut task = crate::ElasticsearchSinkTask::default();
+    task.start(
+        &c,
+        SinkTaskContext {
+            errant_record_reporter: None,
+        },
+    )
+    .await
+    .unwrap();
+    let records: Vec<SinkRecord> = (0..11)
+        .map(|i| {
+            let mut r = record("siem", Value::Null, map(&[("n", Value::Int64(i))]));
+            r.kafka.as_mut().unwrap().offset = i;
+            r
+        })
+        .collect();
+    task.put(&records[..10]).await.unwrap();
+    let e = task.put(&records[10..]).await.unwrap_err();
+    assert!(e.is_retriable(), "a full buffer is retriable: {e}");
+    let tp = TopicPartition::new("siem", 3);
+    let offsets: SinkOffsets = [(tp.clone(), 10)].into_iter().collect();
+    let safe = task.pre_commit(&offsets).await.unwrap();
+    assert_eq!(
+        safe.get(&tp),
+        Some(&0),
+        "nothing acknowledged, nothing committed"
+    );
+    task.stop().await;
+}
+
+#[test]
+fn pem_trust_and_key_stores_are_loaded_or_refused_clearly() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+    let cfg = parse(&[
+        ("connection.url", "https://localhost:9200"),
+        ("elastic.security.protocol", "SSL"),
+        (
+            "elastic.https.ssl.truststore.location",
+            &format!("{data}/cert.pem"),
+        ),
+        (
+            "elastic.https.ssl.keystore.location",
+            &format!("{data}/client.pem"),
+        ),
+    ]);
+    assert!(crate::client::EsClient::new(&cfg).is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let cfg = parse(&[(
+        "elastic.https.ssl.keystore.location",
+        junk.to_str().unwrap(),
+    )]);
+    let e = crate::client::EsClient::new(&cfg)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("invalid PEM certificate chain and key"), "{e}");
+    let cfg = parse(&[(
+        "elastic.https.ssl.truststore.location",
+        "/nonexistent/ca.pem",
+    )]);
+    let e = crate::client::EsClient::new(&cfg)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("cannot read trust store /nonexistent/ca.pem"),
+        "{e}"
+    );
+    let e = EsConfig::parse(&config(&[("elastic.https.ssl.truststore.type", "JKS")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("elastic.https.ssl.truststore.type"), "{e}");
 }
