@@ -34,6 +34,7 @@ fn connectors() -> Vec<ConnectorPlugin> {
         rampart_connector_file::sink_plugin(),
         rampart_connector_syslog::source_plugin(),
         rampart_connector_splunk_hec::sink_plugin(),
+        rampart_connector_s3::sink_plugin(),
         rampart_connector_elasticsearch::plugin(),
     ]
 }

@@ -1,0 +1,60 @@
+//! The connector: it validates the config (including the cross-key rules
+//! the definition cannot express) and hands it to every task.
+
+use rampart_core::config::{ConfigDef, ConfigValue};
+use rampart_core::connector::{Config, Connector};
+use rampart_core::record::SourceMap;
+use rampart_core::{ConnectError, ConnectResult};
+use tracing::warn;
+
+use crate::config::{S3Config, UNSUPPORTED};
+
+/// `io.confluent.connect.s3.S3SinkConnector`.
+#[derive(Debug, Default)]
+pub struct S3SinkConnector {
+    config: Config,
+}
+
+impl Connector for S3SinkConnector {
+    fn start(&mut self, config: &Config) -> ConnectResult<()> {
+        S3Config::parse(config)?;
+        for key in UNSUPPORTED.iter().filter(|k| config.contains_key(**k)) {
+            warn!(
+                key,
+                "s3 connector setting not supported by rampart; it is ignored"
+            );
+        }
+        self.config = config.clone();
+        Ok(())
+    }
+
+    fn task_configs(&self, max_tasks: usize) -> ConnectResult<Vec<Config>> {
+        Ok(vec![self.config.clone(); max_tasks.max(1)])
+    }
+
+    fn validate(&self, def: &ConfigDef, config: &Config) -> Vec<ConfigValue> {
+        let mut values = def.validate(config);
+        if values.iter().all(|v| v.errors.is_empty()) {
+            if let Err(ConnectError::BadRequest(message)) = S3Config::parse(config) {
+                // Cross-key errors name their key as "configuration <key>:".
+                let target = values
+                    .iter_mut()
+                    .filter(|v| message.contains(&format!("configuration {}:", v.name)))
+                    .max_by_key(|v| v.name.len());
+                if let Some(v) = target {
+                    v.errors.push(message);
+                }
+            }
+        }
+        values
+    }
+
+    // Offsets are the consumer group's; any change is handled by the framework.
+    fn alter_offsets(
+        &self,
+        _config: &Config,
+        _offsets: &[(SourceMap, Option<SourceMap>)],
+    ) -> ConnectResult<bool> {
+        Ok(true)
+    }
+}

@@ -1,0 +1,458 @@
+//! The objects of one Kafka partition: which object each record goes to,
+//! when objects rotate, and which offset is safe to commit. Synchronous and,
+//! but for the Wallclock extractor and scheduled rotation, a pure function of
+//! the records: re-consuming from a committed offset rebuilds the same
+//! objects with the same names and bytes, which is what makes re-uploads
+//! after a crash harmless (exactly-once objects).
+//!
+//! As in Confluent's `TopicPartitionWriter`, every open object of a
+//! partition is closed together on rotation, so a committed offset is always
+//! the start of a batch and a restart resumes on a batch boundary.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rampart_core::record::{SinkRecord, TopicPartition};
+use rampart_core::DataError;
+
+use crate::config::S3Config;
+use crate::format::{self, RecordWriter};
+use crate::partition::next_scheduled;
+
+/// What leaves a writer for the bucket.
+pub enum Output {
+    /// A whole object: one PUT.
+    Object {
+        /// The batch it belongs to.
+        batch: u64,
+        /// The object key.
+        key: String,
+        /// The bytes.
+        body: Vec<u8>,
+    },
+    /// The next part of a multipart object (at least the part size).
+    Part {
+        /// The batch it belongs to.
+        batch: u64,
+        /// The object key.
+        key: String,
+        /// The bytes.
+        body: Vec<u8>,
+    },
+    /// The last part of a multipart object, possibly empty: complete it.
+    Last {
+        /// The object key.
+        key: String,
+        /// The bytes.
+        body: Vec<u8>,
+    },
+}
+
+/// A closed batch: its objects are (being) uploaded, and its offsets become
+/// committable once all of them are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// Batch number, increasing per partition.
+    pub batch: u64,
+    /// Offset of its first record.
+    pub start: i64,
+    /// Objects in it.
+    pub objects: usize,
+}
+
+struct OpenObject {
+    key: String,
+    writer: Box<dyn RecordWriter>,
+    // Whether parts of it already left (it is then a multipart upload).
+    multipart: bool,
+}
+
+/// The open objects and rotation state of one Kafka partition.
+pub struct PartitionWriter {
+    tp: TopicPartition,
+    config: Arc<S3Config>,
+    // Keyed by (directory topic, encoded partition): a BTreeMap so objects
+    // close in a stable order.
+    open: BTreeMap<(String, String), OpenObject>,
+    batch: u64,
+    start: Option<i64>,
+    count: usize,
+    base_time: i64,
+    current: Option<(String, String)>,
+    next_rotation: Option<i64>,
+}
+
+impl PartitionWriter {
+    /// A writer with nothing open; `first_batch` numbers its first batch.
+    pub fn new(tp: TopicPartition, config: Arc<S3Config>, first_batch: u64) -> Self {
+        PartitionWriter {
+            tp,
+            config,
+            open: BTreeMap::new(),
+            batch: first_batch,
+            start: None,
+            count: 0,
+            base_time: 0,
+            current: None,
+            next_rotation: None,
+        }
+    }
+
+    /// Offset of the first record not yet in a closed batch.
+    pub fn open_start(&self) -> Option<i64> {
+        self.start
+    }
+
+    /// Writes a record, sending closed batches to `closed` and object bytes
+    /// to `out`. A record that cannot be written is refused before any
+    /// state changes, so it can go to the dead-letter queue.
+    pub fn write(
+        &mut self,
+        record: &SinkRecord,
+        offset: i64,
+        now: i64,
+        out: &mut Vec<Output>,
+        closed: &mut Vec<Closed>,
+    ) -> Result<(), DataError> {
+        let c = &self.config;
+        let time = if c.partitioner.is_time_based() || c.rotate_interval_ms.is_some() {
+            c.extractor.extract(record, now)?
+        } else {
+            now
+        };
+        let encoded = c
+            .partitioner
+            .encode(record, time, c.timezone, &c.naming.directory_delim)?;
+        let key = (record.topic.clone(), encoded);
+        if self.count > 0 {
+            let by_time = c.rotate_interval_ms.is_some_and(|interval| {
+                time - self.base_time >= interval || self.current.as_ref() != Some(&key)
+            });
+            let by_schedule = self.next_rotation.is_some_and(|at| now >= at);
+            if by_time || by_schedule {
+                self.rotate(out, closed)?;
+            }
+        }
+        if self.count == 0 {
+            self.start = Some(offset);
+            self.base_time = time;
+            self.next_rotation = self
+                .config
+                .rotate_schedule_ms
+                .map(|interval| next_scheduled(now, interval, self.config.timezone));
+        }
+        let object = match self.open.entry(key.clone()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(OpenObject {
+                key: self.config.naming.key(
+                    &key.0,
+                    &key.1,
+                    &self.tp.topic,
+                    self.tp.partition,
+                    offset,
+                ),
+                writer: format::writer(&self.config.format),
+                multipart: false,
+            }),
+        };
+        object.writer.write(record)?;
+        if object.writer.ready() >= self.config.part_size {
+            object.multipart = true;
+            out.push(Output::Part {
+                batch: self.batch,
+                key: object.key.clone(),
+                body: object.writer.take(),
+            });
+        }
+        self.current = Some(key);
+        self.count += 1;
+        if self.count >= self.config.flush_size {
+            self.rotate(out, closed)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the open objects when the wall-clock rotation is due.
+    pub fn tick(
+        &mut self,
+        now: i64,
+        out: &mut Vec<Output>,
+        closed: &mut Vec<Closed>,
+    ) -> Result<(), DataError> {
+        if self.count > 0 && self.next_rotation.is_some_and(|at| now >= at) {
+            self.rotate(out, closed)?;
+        }
+        Ok(())
+    }
+
+    fn rotate(&mut self, out: &mut Vec<Output>, closed: &mut Vec<Closed>) -> Result<(), DataError> {
+        let objects = self.open.len();
+        for (_, object) in std::mem::take(&mut self.open) {
+            let body = object.writer.finish()?;
+            out.push(if object.multipart {
+                Output::Last {
+                    key: object.key,
+                    body,
+                }
+            } else {
+                Output::Object {
+                    batch: self.batch,
+                    key: object.key,
+                    body,
+                }
+            });
+        }
+        if let Some(start) = self.start.take() {
+            closed.push(Closed {
+                batch: self.batch,
+                start,
+                objects,
+            });
+        }
+        self.batch += 1;
+        self.count = 0;
+        self.current = None;
+        self.next_rotation = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::connector::Config;
+    use rampart_core::data::Value;
+    use rampart_core::record::KafkaPosition;
+
+    fn config(extra: &[(&str, &str)]) -> Arc<S3Config> {
+        let mut c: Config = [
+            ("s3.bucket.name", "bucket"),
+            ("storage.class", "io.confluent.connect.s3.storage.S3Storage"),
+            (
+                "format.class",
+                "io.confluent.connect.s3.format.json.JsonFormat",
+            ),
+            ("flush.size", "3"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            c.insert(k.to_string(), v.to_string());
+        }
+        Arc::new(S3Config::parse(&c).unwrap())
+    }
+
+    fn record(offset: i64, ts: i64, region: &str) -> SinkRecord {
+        SinkRecord {
+            topic: "logs".into(),
+            partition: Some(0),
+            value: Value::Map(vec![
+                (Value::String("n".into()), Value::Int64(offset)),
+                (Value::String("region".into()), Value::String(region.into())),
+            ]),
+            timestamp: Some(ts),
+            kafka: Some(KafkaPosition {
+                tp: TopicPartition::new("logs", 0),
+                offset,
+            }),
+            ..Default::default()
+        }
+    }
+
+    struct Run {
+        objects: Vec<(String, String)>,
+        closed: Vec<Closed>,
+        open_start: Option<i64>,
+    }
+
+    fn run(config: Arc<S3Config>, records: &[SinkRecord], now: i64) -> Run {
+        let mut w = PartitionWriter::new(TopicPartition::new("logs", 0), config, 0);
+        let (mut out, mut closed) = (Vec::new(), Vec::new());
+        for r in records {
+            let offset = r.kafka_offset().unwrap();
+            w.write(r, offset, now, &mut out, &mut closed).unwrap();
+        }
+        let objects = out
+            .into_iter()
+            .map(|o| match o {
+                Output::Object { key, body, .. } => (key, String::from_utf8(body).unwrap()),
+                _ => panic!("no multipart expected"),
+            })
+            .collect();
+        Run {
+            objects,
+            closed,
+            open_start: w.open_start(),
+        }
+    }
+
+    #[test]
+    fn flush_size_rotates_with_deterministic_names() {
+        let records: Vec<_> = (0..7).map(|i| record(i, 0, "eu")).collect();
+        let r = run(config(&[]), &records, 0);
+        let keys: Vec<_> = r.objects.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "topics/logs/partition=0/logs+0+0000000000.json",
+                "topics/logs/partition=0/logs+0+0000000003.json",
+            ]
+        );
+        assert_eq!(r.objects[1].1, "{\"n\":3,\"region\":\"eu\"}\n{\"n\":4,\"region\":\"eu\"}\n{\"n\":5,\"region\":\"eu\"}\n");
+        assert_eq!(r.closed.iter().map(|c| c.start).collect::<Vec<_>>(), [0, 3]);
+        assert_eq!(r.open_start, Some(6));
+    }
+
+    #[test]
+    fn a_restart_from_the_committed_offset_rebuilds_the_same_objects() {
+        let c = config(&[
+            (
+                "partitioner.class",
+                "io.confluent.connect.storage.partitioner.FieldPartitioner",
+            ),
+            ("partition.field.name", "region"),
+            ("flush.size", "4"),
+        ]);
+        let records: Vec<_> = (0..12)
+            .map(|i| record(i, 0, if i % 3 == 0 { "us" } else { "eu" }))
+            .collect();
+        let first = run(Arc::clone(&c), &records, 0);
+        // Crash after the first batch was committed at offset 4: re-run from there.
+        let again = run(c, &records[4..], 99);
+        assert_eq!(first.objects[2..], again.objects[..]);
+        assert_eq!(
+            first.objects[0].0,
+            "topics/logs/region=eu/logs+0+0000000001.json"
+        );
+        assert_eq!(
+            first.objects[1].0,
+            "topics/logs/region=us/logs+0+0000000000.json"
+        );
+    }
+
+    #[test]
+    fn record_time_rotation_closes_on_interval_and_on_partition_change() {
+        let c = config(&[
+            ("flush.size", "100"),
+            ("rotate.interval.ms", "1000"),
+            ("timestamp.extractor", "Record"),
+        ]);
+        let ts = [0, 400, 999, 1000, 1500, 2100];
+        let records: Vec<_> = ts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| record(i as i64, *t, "eu"))
+            .collect();
+        let r = run(c, &records, 0);
+        assert_eq!(r.closed.iter().map(|c| c.start).collect::<Vec<_>>(), [0, 3]);
+        assert_eq!(r.open_start, Some(5));
+
+        let hourly = config(&[
+            ("flush.size", "100"),
+            ("rotate.interval.ms", "7200000"),
+            ("timestamp.extractor", "Record"),
+            (
+                "partitioner.class",
+                "io.confluent.connect.storage.partitioner.HourlyPartitioner",
+            ),
+            ("locale", "en-US"),
+            ("timezone", "UTC"),
+        ]);
+        let hour = 1_795_687_200_000;
+        let records = [
+            record(0, hour - 1, "eu"),
+            record(1, hour, "eu"),
+            record(2, hour + 5, "eu"),
+        ];
+        let r = run(hourly, &records, 0);
+        assert_eq!(r.objects.len(), 1);
+        assert_eq!(
+            r.objects[0].0,
+            "topics/logs/year=2026/month=11/day=26/hour=09/logs+0+0000000000.json"
+        );
+        assert_eq!(r.open_start, Some(1));
+    }
+
+    #[test]
+    fn scheduled_rotation_closes_on_the_wall_clock() {
+        let c = config(&[
+            ("flush.size", "100"),
+            ("rotate.schedule.interval.ms", "1000"),
+        ]);
+        let mut w = PartitionWriter::new(TopicPartition::new("logs", 0), c, 0);
+        let (mut out, mut closed) = (Vec::new(), Vec::new());
+        w.write(&record(0, 0, "eu"), 0, 10_500, &mut out, &mut closed)
+            .unwrap();
+        w.tick(10_999, &mut out, &mut closed).unwrap();
+        assert!(closed.is_empty());
+        w.tick(11_000, &mut out, &mut closed).unwrap();
+        assert_eq!(
+            closed,
+            [Closed {
+                batch: 0,
+                start: 0,
+                objects: 1
+            }]
+        );
+        assert_eq!(w.open_start(), None);
+    }
+
+    #[test]
+    fn big_objects_leave_in_parts_with_the_same_bytes() {
+        let c = config(&[("flush.size", "100000"), ("s3.part.size", "5242880")]);
+        let mut w = PartitionWriter::new(TopicPartition::new("logs", 0), c, 0);
+        let (mut out, mut closed) = (Vec::new(), Vec::new());
+        let mut expected = Vec::new();
+        for i in 0..100_000 {
+            let r = record(
+                i,
+                0,
+                "some region name to make the line longer than fifty bytes",
+            );
+            expected.extend(
+                JsonConverter::schemaless()
+                    .from_connect("logs", None, &r.value)
+                    .unwrap()
+                    .unwrap(),
+            );
+            expected.push(b'\n');
+            w.write(&r, i, 0, &mut out, &mut closed).unwrap();
+        }
+        let mut body = Vec::new();
+        let mut parts = 0;
+        for o in out {
+            match o {
+                Output::Part { body: b, .. } => {
+                    assert!(b.len() >= 5 * 1024 * 1024);
+                    parts += 1;
+                    body.extend(b);
+                }
+                Output::Last { body: b, .. } => body.extend(b),
+                Output::Object { .. } => panic!("a big object is multipart"),
+            }
+        }
+        assert!(parts >= 1);
+        assert_eq!(body, expected);
+    }
+
+    use rampart_core::converter::{Converter as _, JsonConverter};
+
+    #[test]
+    fn a_bad_record_changes_nothing() {
+        let c = config(&[
+            (
+                "partitioner.class",
+                "io.confluent.connect.storage.partitioner.FieldPartitioner",
+            ),
+            ("partition.field.name", "missing"),
+        ]);
+        let mut w = PartitionWriter::new(TopicPartition::new("logs", 0), c, 0);
+        let (mut out, mut closed) = (Vec::new(), Vec::new());
+        assert!(w
+            .write(&record(0, 0, "eu"), 0, 0, &mut out, &mut closed)
+            .is_err());
+        assert_eq!(w.open_start(), None);
+        assert!(out.is_empty());
+    }
+}
