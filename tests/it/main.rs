@@ -11,6 +11,7 @@ mod file_pipeline;
 mod readme;
 mod rest_inprocess;
 mod rest_socket;
+mod s3;
 mod source_features;
 mod splunk_hec;
 mod support;
