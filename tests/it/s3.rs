@@ -138,6 +138,11 @@ async fn create_topic(topic: &str, partitions: i32) {
     }
 }
 
+/// The value of record `i`.
+fn record_value(i: i64) -> Json {
+    json!({"id": i, "region": if i % 3 == 0 { "us" } else { "eu" }, "msg": format!("Failed password for invalid user admin{i} from 203.0.113.7 port 22 ssh2")})
+}
+
 /// Produces `{"id": i, "region": ...}` records round-robin over partitions,
 /// with the timestamp `time(i)`.
 async fn produce(
@@ -154,7 +159,7 @@ async fn produce(
         .unwrap();
     let mut pending = std::collections::VecDeque::new();
     for i in ids {
-        let v = json!({"id": i, "region": if i % 3 == 0 { "us" } else { "eu" }, "msg": "Failed password for invalid user admin from 203.0.113.7 port 22 ssh2"}).to_string();
+        let v = record_value(i).to_string();
         let mut rec: FutureRecord<'_, str, str> = FutureRecord::to(topic)
             .payload(v.as_str())
             .partition((i % i64::from(partitions)) as i32)
@@ -287,6 +292,74 @@ async fn json_lines_land_once_under_default_and_field_partitions() {
         assert!(lines.iter().all(|l| l["region"] == region), "{key}");
     }
     assert!(got.keys().any(|k| k.contains("/region=us/")));
+    worker.terminate();
+}
+
+#[tokio::test]
+async fn parquet_objects_decode_back_to_the_records() {
+    use arrow_array::{Array, Int64Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let client = reqwest::Client::new();
+    let topic = unique("s3-parquet");
+    let bucket = unique("s3-parquet");
+    create_bucket(&client, &bucket).await;
+    create_topic(&topic, 1).await;
+    produce(&topic, 0..120, 1, |_| HOUR).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let file = connector(
+        dir.path(),
+        &unique("s3p"),
+        &topic,
+        &bucket,
+        json!({
+            "format.class": "io.confluent.connect.s3.format.parquet.ParquetFormat",
+            "parquet.codec": "zstd",
+            "flush.size": "40",
+        }),
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[file]);
+    worker.wait_healthy().await;
+    let keys = eventually("three parquet objects", Duration::from_secs(60), || async {
+        let keys = list(&client, &bucket).await;
+        (keys.len() == 3).then_some(keys)
+    })
+    .await;
+    let mut next = 0i64;
+    for n in 0..3 {
+        let key = format!(
+            "topics/{topic}/partition=0/{topic}+0+{:010}.zstd.parquet",
+            n * 40
+        );
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+        let body = get(&client, &bucket, &key).await;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body))
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let col = |name: &str| batch.column_by_name(name).unwrap().clone();
+            let ids = col("id");
+            let ids = ids.as_any().downcast_ref::<Int64Array>().unwrap();
+            let regions = col("region");
+            let regions = regions.as_any().downcast_ref::<StringArray>().unwrap();
+            let msgs = col("msg");
+            let msgs = msgs.as_any().downcast_ref::<StringArray>().unwrap();
+            for row in 0..batch.num_rows() {
+                let expected = record_value(next);
+                assert_eq!(ids.value(row), expected["id"].as_i64().unwrap());
+                assert_eq!(regions.value(row), expected["region"].as_str().unwrap());
+                assert_eq!(msgs.value(row), expected["msg"].as_str().unwrap());
+                assert!(!ids.is_null(row));
+                next += 1;
+            }
+        }
+    }
+    assert_eq!(next, 120);
     worker.terminate();
 }
 

@@ -112,6 +112,7 @@ pub const UNSUPPORTED: &[&str] = &[
 /// The S3 storage class, the only one there is.
 pub const S3_STORAGE: &str = "io.confluent.connect.s3.storage.S3Storage";
 const JSON_FORMAT: &str = "io.confluent.connect.s3.format.json.JsonFormat";
+const PARQUET_FORMAT: &str = "io.confluent.connect.s3.format.parquet.ParquetFormat";
 const BYTEARRAY_FORMAT: &str = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat";
 const PARTITIONER_PREFIX: &str = "io.confluent.connect.storage.partitioner.";
 const DEFAULT_PARTITIONER: &str = "io.confluent.connect.storage.partitioner.DefaultPartitioner";
@@ -203,7 +204,7 @@ pub fn def() -> ConfigDef {
         .validator(Validator::at_least(0.0))
         .group(STORAGE, next())
         .add();
-    d.define(FORMAT_CLASS, ConfigType::Class, Importance::High, "The object format: `io.confluent.connect.s3.format.json.JsonFormat` (JSON Lines: one JSON value per line), or `io.confluent.connect.s3.format.bytearray.ByteArrayFormat` (raw values and a separator). Avro and Parquet are not supported.")
+    d.define(FORMAT_CLASS, ConfigType::Class, Importance::High, "The object format: `io.confluent.connect.s3.format.json.JsonFormat` (JSON Lines: one JSON value per line), `io.confluent.connect.s3.format.parquet.ParquetFormat` (columns from the Connect schema, or inferred from JSON objects: see the README) or `io.confluent.connect.s3.format.bytearray.ByteArrayFormat` (raw values and a separator). Avro is not supported.")
         .group(CONNECTION, next())
         .add();
     d.define(FLUSH_SIZE, ConfigType::Int, Importance::High, "Records per object: the objects of a Kafka partition are closed and uploaded when this many records were written since the last rotation.")
@@ -359,6 +360,24 @@ pub enum Format {
         /// Written after each value.
         separator: Vec<u8>,
     },
+    /// Parquet with a column chunk codec.
+    Parquet {
+        /// The codec.
+        codec: ParquetCodec,
+    },
+}
+
+/// Parquet column compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParquetCodec {
+    /// Uncompressed.
+    None,
+    /// Snappy.
+    Snappy,
+    /// Gzip.
+    Gzip,
+    /// Zstandard.
+    Zstd,
 }
 
 impl Format {
@@ -375,6 +394,13 @@ impl Format {
                     extension.clone()
                 }
             }
+            Format::Parquet { codec } => match codec {
+                ParquetCodec::None => ".parquet",
+                ParquetCodec::Snappy => ".snappy.parquet",
+                ParquetCodec::Gzip => ".gz.parquet",
+                ParquetCodec::Zstd => ".zstd.parquet",
+            }
+            .to_string(),
         }
     }
 }
@@ -507,13 +533,30 @@ impl S3Config {
                     .map(|s| s.as_bytes().to_vec())
                     .unwrap_or_else(|| b"\n".to_vec()),
             },
-            _ => {
-                return Err(bad(
-                    FORMAT_CLASS,
-                    &format_class,
-                    &format!("unsupported format; use {JSON_FORMAT} or {BYTEARRAY_FORMAT}"),
-                ))
+            "ParquetFormat" => {
+                if gzip {
+                    return Err(bad(
+                        COMPRESSION,
+                        "gzip",
+                        "Parquet objects are compressed by parquet.codec, not s3.compression.type",
+                    ));
+                }
+                Format::Parquet {
+                    codec: match string(PARQUET_CODEC).as_str() {
+                        "none" => ParquetCodec::None,
+                        "gzip" => ParquetCodec::Gzip,
+                        "zstd" => ParquetCodec::Zstd,
+                        _ => ParquetCodec::Snappy,
+                    },
+                }
             }
+            _ => return Err(bad(
+                FORMAT_CLASS,
+                &format_class,
+                &format!(
+                    "unsupported format; use {JSON_FORMAT}, {PARQUET_FORMAT} or {BYTEARRAY_FORMAT}"
+                ),
+            )),
         };
 
         let timezone_raw = string(TIMEZONE);

@@ -42,6 +42,7 @@ pub fn writer(format: &Format) -> Box<dyn RecordWriter> {
             out: Sink::new(*gzip),
             kind: LineKind::Bytes(separator.clone()),
         }),
+        Format::Parquet { codec } => Box::new(crate::parquet::ParquetWriter::new(*codec)),
     }
 }
 

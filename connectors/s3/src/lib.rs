@@ -1,6 +1,6 @@
 //! The S3 sink, configured like Confluent's (`io.confluent.connect.s3.S3SinkConnector`):
-//! records of Kafka partitions written as JSON Lines (optionally gzipped) or
-//! raw bytes into objects named deterministically
+//! records of Kafka partitions written as JSON Lines (optionally gzipped),
+//! Parquet or raw bytes into objects named deterministically
 //! (`<topics.dir>/<topic>/<encoded partition>/<topic>+<partition>+<start offset>.<ext>`),
 //! spread over folders by the Default, Field or time-based partitioners,
 //! rotated by record count, record time or wall clock. Offsets are committed
@@ -16,6 +16,7 @@
 mod config;
 mod connector;
 mod format;
+mod parquet;
 mod partition;
 mod storage;
 mod task;
