@@ -363,6 +363,80 @@ async fn parquet_objects_decode_back_to_the_records() {
     worker.terminate();
 }
 
+/// An object's ETag: a multipart object's ends in `-<parts>`.
+async fn etag(client: &reqwest::Client, bucket: &str, key: &str) -> String {
+    let path = key.replace('+', "%2B");
+    let resp = client
+        .head(format!("{}/{bucket}/{path}", moto()))
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00",
+        )
+        .header("x-amz-date", "20261126T000000Z")
+        .send()
+        .await
+        .unwrap();
+    resp.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
+}
+
+#[tokio::test]
+async fn big_objects_go_up_in_parts_and_read_back_whole() {
+    let client = reqwest::Client::new();
+    let topic = unique("s3-big");
+    let (by_part_size, by_budget) = (unique("s3-parts"), unique("s3-budget"));
+    create_bucket(&client, &by_part_size).await;
+    create_bucket(&client, &by_budget).await;
+    create_topic(&topic, 1).await;
+    // About 8 MB of JSON in one object.
+    const N: i64 = 60_000;
+    produce(&topic, 0..N, 1, |_| HOUR).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let flush = N.to_string();
+    let a = connector(
+        dir.path(),
+        &unique("s3mp"),
+        &topic,
+        &by_part_size,
+        json!({"flush.size": flush, "s3.part.size": "5242880"}),
+    );
+    // Default part size (25 MiB), but a task budget of nothing: parts leave
+    // as soon as an object holds S3's minimum part.
+    let b = connector(
+        dir.path(),
+        &unique("s3mb"),
+        &topic,
+        &by_budget,
+        json!({"flush.size": flush, "s3.buffer.max.bytes": "0"}),
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[a, b]);
+    worker.wait_healthy().await;
+    for bucket in [&by_part_size, &by_budget] {
+        let got = eventually("the big object", Duration::from_secs(90), || async {
+            let o = objects(&client, bucket).await;
+            (!o.is_empty()).then_some(o)
+        })
+        .await;
+        assert_eq!(got.len(), 1);
+        let (key, lines) = got.iter().next().unwrap();
+        assert_eq!(
+            key,
+            &format!("topics/{topic}/partition=0/{topic}+0+0000000000.json")
+        );
+        let ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, (0..N).collect::<Vec<_>>());
+        let tag = etag(&client, bucket, key).await;
+        assert!(tag.ends_with("-2"), "multipart with two parts, etag {tag}");
+    }
+    worker.terminate();
+}
+
 #[tokio::test]
 async fn time_paths_cross_an_hour_and_objects_rotate_by_record_time_and_wall_clock() {
     let client = reqwest::Client::new();

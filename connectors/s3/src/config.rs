@@ -78,6 +78,8 @@ pub const STORE_HEADERS: &str = "store.kafka.headers";
 pub const SSEA_NAME: &str = "s3.ssea.name";
 /// `s3.sse.kms.key.id`
 pub const SSE_KMS_KEY_ID: &str = "s3.sse.kms.key.id";
+/// `s3.buffer.max.bytes` (Rampart's own)
+pub const BUFFER_MAX: &str = "s3.buffer.max.bytes";
 /// `s3.retry.backoff.ms`
 pub const RETRY_BACKOFF: &str = "s3.retry.backoff.ms";
 /// `s3.part.retries`
@@ -192,6 +194,11 @@ pub fn def() -> ConfigDef {
     d.define(PART_SIZE, ConfigType::Int, Importance::High, "Bytes of an object buffered before they are sent as one part of a multipart upload (5 MiB at least). It bounds the memory of each open object: an object bigger than this is uploaded part by part while it is written.")
         .default("26214400")
         .validator(Validator::between(MIN_PART_SIZE as f64, i32::MAX as f64))
+        .group(STORAGE, next())
+        .add();
+    d.define(BUFFER_MAX, ConfigType::Long, Importance::Medium, "Rampart's own: encoded bytes a task holds in open objects before those holding at least 5 MiB (S3's smallest part) send it early as a multipart part. A task then holds at most this plus just under 5 MiB per open object (plus, for Parquet, up to 16 MiB of rows per open object before they are encoded), whatever s3.part.size is.")
+        .default("268435456")
+        .validator(Validator::at_least(0.0))
         .group(STORAGE, next())
         .add();
     d.define(RETRY_BACKOFF, ConfigType::Long, Importance::Low, "First wait, in milliseconds, before retrying a request that failed with a retryable error (throttling, 5xx, network); it doubles per attempt up to 10 s.")
@@ -468,6 +475,8 @@ pub struct S3Config {
     pub encryption: Option<Encryption>,
     /// Multipart part size.
     pub part_size: usize,
+    /// Encoded bytes held across open objects before parts leave early.
+    pub buffer_max_bytes: usize,
     /// First retry backoff.
     pub retry_backoff: Duration,
     /// Retries per request.
@@ -550,13 +559,15 @@ impl S3Config {
                     },
                 }
             }
-            _ => return Err(bad(
-                FORMAT_CLASS,
-                &format_class,
-                &format!(
+            _ => {
+                return Err(bad(
+                    FORMAT_CLASS,
+                    &format_class,
+                    &format!(
                     "unsupported format; use {JSON_FORMAT}, {PARQUET_FORMAT} or {BYTEARRAY_FORMAT}"
                 ),
-            )),
+                ))
+            }
         };
 
         let timezone_raw = string(TIMEZONE);
@@ -676,6 +687,7 @@ impl S3Config {
             credentials,
             encryption,
             part_size: int(PART_SIZE).max(MIN_PART_SIZE) as usize,
+            buffer_max_bytes: int(BUFFER_MAX).max(0) as usize,
             retry_backoff: Duration::from_millis(int(RETRY_BACKOFF).max(0) as u64),
             part_retries: int(PART_RETRIES).clamp(0, u32::MAX as i64) as u32,
             naming: Naming {

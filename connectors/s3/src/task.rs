@@ -6,7 +6,10 @@
 //! Memory: an open object holds at most `s3.part.size` encoded bytes (then a
 //! part leaves), plus up to [`PART_QUEUE`] parts queued for its multipart
 //! upload; closed objects wait in at most [`MAX_UPLOADS`] uploads, and `put`
-//! waits for one to finish beyond that.
+//! waits for one to finish beyond that. Across open objects, once their
+//! encoded bytes pass `s3.buffer.max.bytes`, every object holding at least
+//! S3's minimum part (5 MiB) sends it early, so a task holds at most that
+//! limit plus just under 5 MiB per open object.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
-use crate::config::S3Config;
+use crate::config::{S3Config, MIN_PART_SIZE};
 use crate::storage::{PartMessage, StorageError, Store};
 use crate::writer::{Closed, Output, PartitionWriter};
 
@@ -222,7 +225,28 @@ impl Running {
                 }
             }
         }
+        self.spill().await;
         Ok(())
+    }
+
+    // Sends parts early while open objects hold more than the task's budget.
+    async fn spill(&mut self) {
+        let total: usize = self.writers.values().map(PartitionWriter::ready).sum();
+        if total <= self.config.buffer_max_bytes {
+            return;
+        }
+        let mut excess = total - self.config.buffer_max_bytes;
+        let tps: Vec<TopicPartition> = self.writers.keys().cloned().collect();
+        for tp in tps {
+            if excess == 0 {
+                break;
+            }
+            let mut out = Vec::new();
+            if let Some(w) = self.writers.get_mut(&tp) {
+                excess = excess.saturating_sub(w.spill(MIN_PART_SIZE as usize, &mut out));
+            }
+            self.dispatch(&tp, out, Vec::new()).await;
+        }
     }
 
     async fn pre_commit(&mut self, offsets: &SinkOffsets) -> ConnectResult<SinkOffsets> {

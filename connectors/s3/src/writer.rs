@@ -103,6 +103,32 @@ impl PartitionWriter {
         self.start
     }
 
+    /// Encoded bytes held by the open objects, not yet sent.
+    pub fn ready(&self) -> usize {
+        self.open.values().map(|o| o.writer.ready()).sum()
+    }
+
+    /// Sends as a part every open object holding at least `min` ready
+    /// bytes, ahead of `s3.part.size`; returns the bytes sent. Part
+    /// boundaries do not change an object's bytes, so this keeps objects
+    /// deterministic.
+    pub fn spill(&mut self, min: usize, out: &mut Vec<Output>) -> usize {
+        let mut sent = 0;
+        for object in self.open.values_mut() {
+            if object.writer.ready() >= min {
+                object.multipart = true;
+                let body = object.writer.take();
+                sent += body.len();
+                out.push(Output::Part {
+                    batch: self.batch,
+                    key: object.key.clone(),
+                    body,
+                });
+            }
+        }
+        sent
+    }
+
     /// Writes a record, sending closed batches to `closed` and object bytes
     /// to `out`. A record that cannot be written is refused before any
     /// state changes, so it can go to the dead-letter queue.
@@ -437,6 +463,34 @@ mod tests {
     }
 
     use rampart_core::converter::{Converter as _, JsonConverter};
+
+    #[test]
+    fn spilling_sends_only_objects_holding_a_minimum_part() {
+        let c = config(&[
+            ("flush.size", "1000000"),
+            (
+                "partitioner.class",
+                "io.confluent.connect.storage.partitioner.FieldPartitioner",
+            ),
+            ("partition.field.name", "region"),
+        ]);
+        let mut w = PartitionWriter::new(TopicPartition::new("logs", 0), c, 0);
+        let (mut out, mut closed) = (Vec::new(), Vec::new());
+        for i in 0..1000 {
+            let region = if i < 10 { "small" } else { "big" };
+            w.write(&record(i, 0, region), i, 0, &mut out, &mut closed)
+                .unwrap();
+        }
+        let ready = w.ready();
+        assert!(out.is_empty());
+        assert_eq!(w.spill(1_000_000, &mut out), 0);
+        let sent = w.spill(1000, &mut out);
+        assert!(
+            sent > 1000 && sent < ready,
+            "only the big object leaves: {sent} of {ready}"
+        );
+        assert!(matches!(&out[..], [Output::Part { key, .. }] if key.contains("region=big")));
+    }
 
     #[test]
     fn a_bad_record_changes_nothing() {
