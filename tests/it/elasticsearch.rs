@@ -129,7 +129,9 @@ async fn committed(client: &reqwest::Client, url: &str, name: &str) -> Option<i6
 async fn wait_committed(client: &reqwest::Client, url: &str, name: &str, want: i64) {
     eventually(
         &format!("{name} commits offset {want}"),
-        Duration::from_secs(60),
+        // Generous: the fault test's retries back off exponentially, and CI
+        // machines are shared.
+        Duration::from_secs(120),
         || async move { (committed(client, url, name).await == Some(want)).then_some(()) },
     )
     .await;
