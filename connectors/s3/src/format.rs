@@ -46,18 +46,30 @@ pub fn writer(format: &Format) -> Box<dyn RecordWriter> {
     }
 }
 
+/// Uncompressed bytes a gzipped object holds before it gets a compressor of
+/// its own. A deflate stream keeps about 0.4 MB of state, which for a
+/// thousand small open objects would dwarf their data; small objects are
+/// compressed in one go when they close instead. Same bytes either way.
+pub const GZIP_LAZY_BYTES: usize = 1024 * 1024;
+
 /// Plain or gzipped output bytes.
 enum Sink {
     Plain(Vec<u8>),
+    // Not yet compressing: the raw bytes so far.
+    GzipPending(Vec<u8>),
     // flate2 writes no modification time (zero) into the gzip header, so
     // the same records always give the same bytes.
     Gzip(GzEncoder<Vec<u8>>),
 }
 
+fn gzip_error(e: std::io::Error) -> DataError {
+    DataError::new(format!("gzip failed: {e}"))
+}
+
 impl Sink {
     fn new(gzip: bool) -> Self {
         if gzip {
-            Sink::Gzip(GzEncoder::new(Vec::new(), Compression::default()))
+            Sink::GzipPending(Vec::new())
         } else {
             Sink::Plain(Vec::new())
         }
@@ -69,15 +81,23 @@ impl Sink {
                 v.extend_from_slice(bytes);
                 Ok(())
             }
-            Sink::Gzip(g) => g
-                .write_all(bytes)
-                .map_err(|e| DataError::new(format!("gzip failed: {e}"))),
+            Sink::GzipPending(raw) => {
+                raw.extend_from_slice(bytes);
+                if raw.len() >= GZIP_LAZY_BYTES {
+                    let mut g = GzEncoder::new(Vec::new(), Compression::default());
+                    g.write_all(raw).map_err(gzip_error)?;
+                    *self = Sink::Gzip(g);
+                }
+                Ok(())
+            }
+            Sink::Gzip(g) => g.write_all(bytes).map_err(gzip_error),
         }
     }
 
     fn ready(&self) -> usize {
         match self {
             Sink::Plain(v) => v.len(),
+            Sink::GzipPending(_) => 0,
             Sink::Gzip(g) => g.get_ref().len(),
         }
     }
@@ -85,6 +105,7 @@ impl Sink {
     fn take(&mut self) -> Vec<u8> {
         match self {
             Sink::Plain(v) => std::mem::take(v),
+            Sink::GzipPending(_) => Vec::new(),
             Sink::Gzip(g) => std::mem::take(g.get_mut()),
         }
     }
@@ -92,9 +113,13 @@ impl Sink {
     fn finish(self) -> Result<Vec<u8>, DataError> {
         match self {
             Sink::Plain(v) => Ok(v),
-            Sink::Gzip(g) => g
-                .finish()
-                .map_err(|e| DataError::new(format!("gzip failed: {e}"))),
+            Sink::GzipPending(raw) => {
+                let mut g =
+                    GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::default());
+                g.write_all(&raw).map_err(gzip_error)?;
+                g.finish().map_err(gzip_error)
+            }
+            Sink::Gzip(g) => g.finish().map_err(gzip_error),
         }
     }
 }
@@ -192,6 +217,13 @@ mod tests {
         };
         let whole = write(0);
         assert_eq!(whole, write(7));
+        // Small objects are compressed only when they close: the same bytes.
+        let mut small = writer(&Format::Json { gzip: true });
+        small.write(&record(map("n", Value::Int64(1)))).unwrap();
+        assert_eq!(small.ready(), 0);
+        let mut eager = GzEncoder::new(Vec::new(), Compression::default());
+        eager.write_all(b"{\"n\":1}\n").unwrap();
+        assert_eq!(small.finish().unwrap(), eager.finish().unwrap());
         let mut text = String::new();
         flate2::read::GzDecoder::new(&whole[..])
             .read_to_string(&mut text)
