@@ -16,6 +16,9 @@
 #[allow(dead_code)]
 mod support;
 
+#[allow(dead_code)]
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,16 +27,19 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use common::consume_rate;
 use rampart_connector_elasticsearch::ElasticsearchSinkTask;
 use rampart_core::connector::{Config, SinkOffsets, SinkTask, SinkTaskContext};
 use rampart_core::converter::{Converter, JsonConverter};
 use rampart_core::data::Value;
 use rampart_core::record::{KafkaPosition, SinkRecord, TopicPartition};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use serde_json::json;
-use support::{bootstrap, free_port, unique, worker_properties, WorkerProcess};
+use support::{
+    await_deliveries, bootstrap, free_port, proc_status_kb, send_queued, unique, worker_properties,
+    WorkerProcess,
+};
 
 const IN_PROCESS: usize = 400_000;
 const END_TO_END: usize = 300_000;
@@ -176,72 +182,18 @@ async fn produce(topic: &str, n: usize) {
     let mut pending = std::collections::VecDeque::new();
     for i in 0..n {
         let value = event(i);
-        let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
+        let rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
             .payload(value.as_bytes())
             .partition(0);
-        loop {
-            match producer.send_result(rec) {
-                Ok(f) => {
-                    pending.push_back(f);
-                    break;
-                }
-                Err((_, back)) => {
-                    rec = back;
-                    if let Some(f) = pending.pop_front() {
-                        let _ = f.await;
-                    }
-                }
-            }
-        }
-        if pending.len() > 50_000 {
-            if let Some(f) = pending.pop_front() {
-                let _ = f.await;
-            }
-        }
+        send_queued(&producer, rec, &mut pending).await;
     }
-    for f in pending {
-        f.await.expect("delivery").expect("acked");
-    }
+    await_deliveries(pending).await;
 }
 
+/// The broker's consume rate: records/s and MB/s.
 fn broker_consume_rate(topic: &str, n: usize) -> (f64, f64) {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-baseline"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let start = Instant::now();
-    let (mut count, mut bytes) = (0, 0);
-    while count < n {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-            if let Some(p) = m.payload() {
-                count += 1;
-                bytes += p.len();
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "baseline consume stalled at {count}"
-        );
-    }
-    let secs = start.elapsed().as_secs_f64();
-    (n as f64 / secs, bytes as f64 / secs / 1e6)
-}
-
-fn hwm_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    let (records, bytes) = consume_rate(topic, n);
+    (records, bytes / 1e6)
 }
 
 /// Starts a worker with one connector, waits for the first unit of
@@ -275,7 +227,7 @@ async fn run_worker(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let secs = t0.elapsed().as_secs_f64();
-    let hwm = hwm_kb(pid);
+    let hwm = proc_status_kb(pid, "VmHWM:");
     worker.terminate();
     (secs, first, hwm)
 }

@@ -18,22 +18,28 @@
 #[allow(dead_code)]
 mod support;
 
+#[allow(dead_code)]
+mod common;
+
 #[path = "../../connectors/splunk-hec/src/tests/receiver.rs"]
 mod receiver;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use common::{consume_rate, peak_rss_mb};
 use rampart_connector_splunk_hec::SplunkHecSinkTask;
 use rampart_core::connector::{SinkOffsets, SinkTask, SinkTaskContext};
 use rampart_core::data::Value;
 use rampart_core::record::{KafkaPosition, SinkRecord, TopicPartition};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use receiver::{Behaviour, Receiver};
 use serde_json::json;
-use support::{bootstrap, eventually, free_port, unique, worker_properties, WorkerProcess};
+use support::{
+    await_deliveries, bootstrap, eventually, free_port, metric, send_queued, unique,
+    worker_properties, WorkerProcess,
+};
 
 const RECORD_BYTES: usize = 512;
 const IN_PROCESS: usize = 400_000;
@@ -138,69 +144,10 @@ async fn produce(topic: &str, n: usize) {
     let mut pending = std::collections::VecDeque::new();
     for i in 0..n {
         let value = payload(i);
-        let mut rec: FutureRecord<'_, [u8], [u8]> =
-            FutureRecord::to(topic).payload(value.as_bytes());
-        loop {
-            match producer.send_result(rec) {
-                Ok(f) => {
-                    pending.push_back(f);
-                    break;
-                }
-                Err((_, back)) => {
-                    rec = back;
-                    if let Some(f) = pending.pop_front() {
-                        let _ = f.await;
-                    }
-                }
-            }
-        }
+        let rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).payload(value.as_bytes());
+        send_queued(&producer, rec, &mut pending).await;
     }
-    for f in pending {
-        f.await.expect("delivery").expect("acked");
-    }
-}
-
-fn broker_consume_rate(topic: &str, n: usize) -> f64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-baseline"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("metadata");
-    let mut tpl = TopicPartitionList::new();
-    for p in md.topics()[0].partitions() {
-        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&tpl).expect("assign");
-    let start = Instant::now();
-    let mut got = 0;
-    while got < n {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-            if m.payload().is_some() {
-                got += 1;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "baseline consume stalled at {got}"
-        );
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
-
-fn hwm_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    await_deliveries(pending).await;
 }
 
 /// Runs one worker with one task over the whole topic: (events/s, MB/s,
@@ -259,26 +206,19 @@ async fn end_to_end(
     .await;
     let secs = t0.elapsed().as_secs_f64();
     let n = (END_TO_END as u64 - first) as f64;
-    let peak = hwm_mb(worker.pid());
+    let peak = peak_rss_mb(worker.pid());
     worker.terminate();
     (n / secs, mb(n * RECORD_BYTES as f64) / secs, peak)
 }
 
 async fn read_total(client: &reqwest::Client, url: &str, name: &str) -> Option<u64> {
-    let text = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let prefix = format!(
-        "kafka_connect_sink_task_metrics_sink_record_read_total{{connector=\"{name}\",task=\"0\"}} "
-    );
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
+    metric(
+        client,
+        url,
+        "kafka_connect_sink_task_metrics_sink_record_read_total",
+        name,
+    )
+    .await
 }
 
 /// The worker's own cost, same topic, same timing: FileStreamSink writing
@@ -289,7 +229,7 @@ async fn file_sink_baseline(topic: &str) -> (f64, f64, f64) {
     let props = worker_properties(dir.path(), port, &[]);
     let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
     worker.wait_healthy().await;
-    let idle = hwm_mb(worker.pid());
+    let idle = peak_rss_mb(worker.pid());
     let client = reqwest::Client::new();
     let name = unique("file-bench");
     let r = client
@@ -318,7 +258,7 @@ async fn file_sink_baseline(topic: &str) -> (f64, f64, f64) {
     })
     .await;
     let rate = (END_TO_END as u64 - first) as f64 / t0.elapsed().as_secs_f64();
-    let peak = hwm_mb(worker.pid());
+    let peak = peak_rss_mb(worker.pid());
     worker.terminate();
     (rate, peak, idle)
 }
@@ -378,7 +318,7 @@ async fn main() {
         println!("consumer: {label} {w:?}");
         for raw in [false, true] {
             let t = topic.clone();
-            let consume = tokio::task::spawn_blocking(move || broker_consume_rate(&t, END_TO_END))
+            let consume = tokio::task::spawn_blocking(move || consume_rate(&t, END_TO_END).0)
                 .await
                 .expect("baseline");
             let (eps, mbs, peak) = end_to_end(&topic, raw, &w, &c).await;

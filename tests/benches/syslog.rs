@@ -14,12 +14,16 @@
 #[allow(dead_code)]
 mod support;
 
+#[allow(dead_code)]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::peak_rss_mb;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::json;
@@ -127,16 +131,6 @@ fn proc_stat(pid: u32) -> ProcStat {
     ProcStat {
         cpu_ticks: ticks(11) + ticks(12),
     }
-}
-
-fn peak_rss_mb(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process alive");
-    let kb: u64 = s
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .expect("VmHWM");
-    kb as f64 / 1024.0
 }
 
 struct Run {

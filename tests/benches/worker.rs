@@ -9,14 +9,19 @@
 #[allow(dead_code)]
 mod support;
 
+#[allow(dead_code)]
+mod common;
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use serde_json::json;
-use support::{bootstrap, eventually, free_port, unique, worker_properties, WorkerProcess};
+use support::{
+    await_deliveries, bootstrap, eventually, free_port, rss_mb, send_queued, unique,
+    worker_properties, WorkerProcess,
+};
 
 const RECORDS: usize = 300_000;
 const STARTS: usize = 15;
@@ -38,63 +43,10 @@ async fn broker_produce_rate(topic: &str) -> f64 {
     let mut pending = std::collections::VecDeque::new();
     for i in 0..RECORDS {
         let value = payload(i);
-        let mut rec: FutureRecord<'_, [u8], [u8]> =
-            FutureRecord::to(topic).payload(value.as_bytes());
-        loop {
-            match producer.send_result(rec) {
-                Ok(f) => {
-                    pending.push_back(f);
-                    break;
-                }
-                Err((_, back)) => {
-                    rec = back;
-                    if let Some(f) = pending.pop_front() {
-                        let _ = f.await;
-                    }
-                }
-            }
-        }
-        if pending.len() > 50_000 {
-            if let Some(f) = pending.pop_front() {
-                let _ = f.await;
-            }
-        }
+        let rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic).payload(value.as_bytes());
+        send_queued(&producer, rec, &mut pending).await;
     }
-    for f in pending {
-        f.await.expect("delivery").expect("acked");
-    }
-    RECORDS as f64 / start.elapsed().as_secs_f64()
-}
-
-fn broker_consume_rate(topic: &str) -> f64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-baseline"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("metadata");
-    let mut tpl = TopicPartitionList::new();
-    for p in md.topics()[0].partitions() {
-        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&tpl).expect("assign");
-    let start = Instant::now();
-    let mut n = 0;
-    while n < RECORDS {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-            if m.payload().is_some() {
-                n += 1;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "baseline consume stalled at {n}"
-        );
-    }
+    await_deliveries(pending).await;
     RECORDS as f64 / start.elapsed().as_secs_f64()
 }
 
@@ -129,24 +81,13 @@ async fn start_time() -> (Duration, Duration) {
     (worker_times[STARTS / 2], spawn_times[STARTS / 2])
 }
 
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     println!("rampart worker benchmark ({RECORDS} records of ~120 bytes, 2-core machine)");
 
     let base_topic = unique("bench-base");
     let produce = broker_produce_rate(&base_topic).await;
-    let consume = tokio::task::spawn_blocking(move || broker_consume_rate(&base_topic))
+    let consume = tokio::task::spawn_blocking(move || common::consume_rate(&base_topic, RECORDS).0)
         .await
         .expect("consume");
     println!("baseline: broker produce (rdkafka, acks=all) {produce:.0} records/s; consume {consume:.0} records/s");
@@ -164,7 +105,7 @@ async fn main() {
     let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
     worker.wait_healthy().await;
     let pid = worker.pid();
-    let empty_rss = rss_kb(pid);
+    let empty_rss = rss_mb(pid);
     let client = reqwest::Client::new();
     for i in 0..10 {
         let file = dir.path().join(format!("idle-{i}.log"));
@@ -202,11 +143,10 @@ async fn main() {
     .await;
     // Let allocations settle after startup before reading RSS.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle_rss = rss_kb(pid);
+    let idle_rss = rss_mb(pid);
     println!(
         "idle RSS: {:.1} MB with 10 FileStream connectors ({:.1} MB with none; target 30 MB)",
-        idle_rss as f64 / 1024.0,
-        empty_rss as f64 / 1024.0
+        idle_rss, empty_rss
     );
 
     // Warm the pipeline with one line (so the sink's consumer group has
@@ -270,13 +210,13 @@ async fn main() {
     .await;
     let elapsed = t0.elapsed();
     let rate = RECORDS as f64 / elapsed.as_secs_f64();
-    let peak = rss_kb(pid);
+    let peak = rss_mb(pid);
     println!(
         "pipeline: FileStreamSource -> broker -> FileStreamSink {rate:.0} records/s end to end ({:.2} s), {:.2}x the broker's produce rate, {:.2}x its consume rate; RSS after {:.1} MB",
         elapsed.as_secs_f64(),
         rate / produce,
         rate / consume,
-        peak as f64 / 1024.0
+        peak
     );
     worker.terminate();
 }

@@ -27,8 +27,8 @@ use serde_json::{json, Value};
 
 use crate::errors_dlq::read_topic;
 use crate::support::{
-    bootstrap, eventually, free_port, json as read_json, unique, wait_for, worker_properties,
-    WorkerProcess,
+    bootstrap, committed_sum, eventually, free_port, json as read_json, unique, wait_for,
+    worker_properties, WorkerProcess,
 };
 
 const CLASS: &str = "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector";
@@ -112,27 +112,13 @@ async fn search(client: &reqwest::Client, index: &str, query: Value) -> Value {
     read_json(resp).await.1
 }
 
-async fn committed(client: &reqwest::Client, url: &str, name: &str) -> Option<i64> {
-    let resp = client
-        .get(format!("{url}/connectors/{name}/offsets"))
-        .send()
-        .await
-        .ok()?;
-    let (_, body) = read_json(resp).await;
-    body["offsets"]
-        .as_array()?
-        .iter()
-        .find(|o| o["partition"]["kafka_partition"] == 0)?["offset"]["kafka_offset"]
-        .as_i64()
-}
-
 async fn wait_committed(client: &reqwest::Client, url: &str, name: &str, want: i64) {
     eventually(
         &format!("{name} commits offset {want}"),
         // Generous: the fault test's retries back off exponentially, and CI
         // machines are shared.
         Duration::from_secs(120),
-        || async move { (committed(client, url, name).await == Some(want)).then_some(()) },
+        || async move { (committed_sum(client, url, name).await == Some(want)).then_some(()) },
     )
     .await;
 }
@@ -308,7 +294,7 @@ async fn malformed_documents_follow_the_configured_behaviour() {
     let trace = failed["tasks"][0]["trace"].as_str().unwrap_or("");
     assert!(trace.contains("mapper_parsing_exception"), "{trace}");
     assert_ne!(
-        committed(&http, &url, "es-fail").await,
+        committed_sum(&http, &url, "es-fail").await,
         Some(3),
         "the rejected record is not committed"
     );

@@ -7,14 +7,15 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value as Json};
 
-use crate::support::{bootstrap, eventually, free_port, unique, worker_properties, WorkerProcess};
+use crate::support::{
+    await_deliveries, bootstrap, committed_sum, create_topic, eventually, free_port, metric,
+    rss_mb, send_queued, unique, worker_properties, WorkerProcess,
+};
 
 #[path = "../../connectors/splunk-hec/src/tests/receiver.rs"]
 mod receiver;
@@ -32,23 +33,6 @@ const BASE_TS: i64 = 1_700_000_000_000;
 
 fn value(i: usize) -> String {
     format!("evt-{i:06} fw01 sshd[4242]: Failed password for invalid user admin from 203.0.113.{} port 22 ssh2", i % 250)
-}
-
-async fn create_topic(topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .create()
-        .expect("admin client");
-    let results = admin
-        .create_topics(
-            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        )
-        .await
-        .expect("create topics answers");
-    for r in results {
-        r.expect("topic created");
-    }
 }
 
 /// Produces records `range` round-robin over `partitions`: key `k<i>`,
@@ -76,25 +60,9 @@ async fn produce(topic: &str, range: std::ops::Range<usize>, partitions: i32) {
                 value: Some(host.as_str()),
             }));
         }
-        loop {
-            match producer.send_result(rec) {
-                Ok(f) => {
-                    pending.push_back(f);
-                    break;
-                }
-                // The local queue is full: wait for the oldest delivery.
-                Err((_, back)) => {
-                    rec = back;
-                    if let Some(f) = pending.pop_front() {
-                        f.await.expect("delivery").expect("produced");
-                    }
-                }
-            }
-        }
+        send_queued(&producer, rec, &mut pending).await;
     }
-    for f in pending {
-        f.await.expect("delivery").expect("produced");
-    }
+    await_deliveries(pending).await;
 }
 
 fn connector_file(dir: &Path, name: &str, config: Json) -> PathBuf {
@@ -104,24 +72,6 @@ fn connector_file(dir: &Path, name: &str, config: Json) -> PathBuf {
     path
 }
 
-async fn committed_sum(client: &reqwest::Client, url: &str, name: &str) -> Option<i64> {
-    let body: Json = client
-        .get(format!("{url}/connectors/{name}/offsets"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    Some(
-        body["offsets"]
-            .as_array()?
-            .iter()
-            .filter_map(|o| o["offset"]["kafka_offset"].as_i64())
-            .sum(),
-    )
-}
-
 async fn wait_committed(client: &reqwest::Client, url: &str, name: &str, n: usize) {
     eventually(
         &format!("{n} offsets committed"),
@@ -129,32 +79,6 @@ async fn wait_committed(client: &reqwest::Client, url: &str, name: &str, n: usiz
         || async { (committed_sum(client, url, name).await? >= n as i64).then_some(()) },
     )
     .await;
-}
-
-async fn metric(client: &reqwest::Client, url: &str, name: &str, connector: &str) -> Option<u64> {
-    let text = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let prefix = format!("{name}{{connector=\"{connector}\",task=\"0\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-fn rss_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Distinct event texts and how many arrived more than once.

@@ -1,8 +1,15 @@
 //! Helpers: the broker address, worker processes, polling with deadlines.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::message::ToBytes;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
 
 /// The broker every test talks to; `.ci/run` and `scripts/test` start it.
 pub fn bootstrap() -> String {
@@ -216,4 +223,111 @@ pub async fn wait_for(
         },
     )
     .await
+}
+
+/// Queues one record on `producer`; while librdkafka's local queue is full,
+/// waits for the oldest delivery in `pending` first.
+pub async fn send_queued<K, P>(
+    producer: &FutureProducer,
+    mut record: FutureRecord<'_, K, P>,
+    pending: &mut VecDeque<DeliveryFuture>,
+) where
+    K: ToBytes + ?Sized,
+    P: ToBytes + ?Sized,
+{
+    loop {
+        match producer.send_result(record) {
+            Ok(f) => {
+                pending.push_back(f);
+                return;
+            }
+            Err((_, back)) => {
+                record = back;
+                if let Some(f) = pending.pop_front() {
+                    f.await.expect("delivery").expect("produced");
+                }
+            }
+        }
+    }
+}
+
+/// Waits until the broker acknowledged every queued record.
+pub async fn await_deliveries(pending: VecDeque<DeliveryFuture>) {
+    for f in pending {
+        f.await.expect("delivery").expect("produced");
+    }
+}
+
+/// A field of `/proc/<pid>/status` in kB (0 once the process has exited).
+pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A process's resident memory now, in MB (0 once it has exited).
+pub fn rss_mb(pid: u32) -> f64 {
+    proc_status_kb(pid, "VmRSS:") as f64 / 1024.0
+}
+
+/// A task-0 metric of a connector from the worker's `/metrics`.
+pub async fn metric(
+    client: &reqwest::Client,
+    url: &str,
+    name: &str,
+    connector: &str,
+) -> Option<u64> {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let prefix = format!("{name}{{connector=\"{connector}\",task=\"0\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The sum of a sink connector's committed offsets over its partitions
+/// (`GET /connectors/{name}/offsets`).
+pub async fn committed_sum(client: &reqwest::Client, url: &str, name: &str) -> Option<i64> {
+    let resp = client
+        .get(format!("{url}/connectors/{name}/offsets"))
+        .send()
+        .await
+        .ok()?;
+    let (_, body) = json(resp).await;
+    Some(
+        body["offsets"]
+            .as_array()?
+            .iter()
+            .filter_map(|o| o["offset"]["kafka_offset"].as_i64())
+            .sum(),
+    )
+}
+
+/// Creates `topic` with `partitions` partitions (replication 1).
+pub async fn create_topic(topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .create()
+        .expect("admin client");
+    let results = admin
+        .create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await
+        .expect("create topics answers");
+    for r in results {
+        r.expect("topic created");
+    }
 }
