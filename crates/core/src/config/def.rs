@@ -396,6 +396,31 @@ impl ConfigDef {
             .collect()
     }
 
+    /// Validates every key, then, when each passes on its own, the
+    /// connector's check of the keys together. Its error names the key it is
+    /// about as `configuration <key>:` and is reported on that key, so
+    /// `PUT /connector-plugins/{p}/config/validate` shows it where a UI looks.
+    pub fn validate_with(
+        &self,
+        props: &HashMap<String, String>,
+        cross_check: impl FnOnce() -> Option<String>,
+    ) -> Vec<ConfigValue> {
+        let mut values = self.validate(props);
+        if values.iter().all(|v| v.errors.is_empty()) {
+            if let Some(message) = cross_check() {
+                // The longest matching name: `a.b` must not take `a.b.c`'s error.
+                let target = values
+                    .iter_mut()
+                    .filter(|v| message.contains(&format!("configuration {}:", v.name)))
+                    .max_by_key(|v| v.name.len());
+                if let Some(v) = target {
+                    v.errors.push(message);
+                }
+            }
+        }
+        values
+    }
+
     /// Parses and checks every key; fails with one message per bad key.
     pub fn parse(&self, props: &HashMap<String, String>) -> Result<ParsedConfig, Vec<String>> {
         let mut values = HashMap::with_capacity(self.keys.len());
@@ -664,5 +689,27 @@ mod tests {
         assert_eq!(parsed.long("flush.size"), Some(10));
         assert_eq!(parsed.long("tasks.max"), Some(1));
         assert_eq!(parsed.string("secret"), None);
+    }
+
+    #[test]
+    fn cross_key_errors_land_on_the_key_they_name() {
+        let d = def();
+        let errors_of = |values: &[ConfigValue], name: &str| {
+            values
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .errors
+                .clone()
+        };
+        let ok = props(&[("flush.size", "10")]);
+        let message = "Invalid value 10 for configuration flush.size: exceeds tasks.max";
+        let values = d.validate_with(&ok, || Some(message.to_string()));
+        assert_eq!(errors_of(&values, "flush.size"), vec![message]);
+        assert!(errors_of(&values, "tasks.max").is_empty());
+        // Per-key errors come first: the cross check does not run on them.
+        let bad = props(&[("flush.size", "x")]);
+        let values = d.validate_with(&bad, || panic!("cross check ran on a bad key"));
+        assert_eq!(errors_of(&values, "flush.size").len(), 1);
     }
 }
