@@ -31,9 +31,11 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use serde_json::{json, Value as Json};
 use support::{bootstrap, eventually, free_port, unique, worker_properties, WorkerProcess};
 
-const RECORDS: usize = 200_000;
+// Enough that the last offset commit (offset.flush.interval.ms=500 in the
+// test worker settings) is a small part of the run.
+const RECORDS: usize = 600_000;
 const PARTITIONS: i32 = 4;
-const FLUSH_SIZE: usize = 10_000;
+const FLUSH_SIZE: usize = 30_000;
 const RSS_RECORDS: usize = 100_000;
 const MOTO_PUTS: usize = 200;
 
