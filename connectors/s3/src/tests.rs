@@ -2,7 +2,15 @@
 
 use rampart_core::connector::{Config, Connector as _};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::routing::any;
+use axum::Router;
+
 use crate::config::{def, Format, S3Config};
+use crate::storage::{ErrorKind, Store};
 use crate::S3SinkConnector;
 
 fn config(extra: &[(&str, &str)]) -> Config {
@@ -101,4 +109,89 @@ fn credentials_come_in_pairs() {
     ]))
     .unwrap();
     assert_eq!(c.credentials, Some(("AKIA".to_string(), "s".to_string())));
+}
+
+/// A TEST SERVER standing in for S3: answers each request with the next
+/// (status, error code) of `script`, then 200 forever, and counts requests.
+async fn scripted_s3(script: Vec<(u16, &'static str)>) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let script = Arc::new(script);
+    let app = Router::new().fallback(any(move || {
+        let (seen, script) = (Arc::clone(&seen), Arc::clone(&script));
+        async move {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            match script.get(n) {
+                Some((status, code)) => (
+                    StatusCode::from_u16(*status).unwrap(),
+                    [("content-type", "application/xml")],
+                    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code} from the test server</Message></Error>"),
+                ),
+                None => (StatusCode::OK, [("content-type", "application/xml")], String::new()),
+            }
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), count)
+}
+
+async fn store(url: &str) -> Store {
+    let c = config(&[
+        ("store.url", url),
+        ("s3.region", "us-east-1"),
+        ("aws.access.key.id", "test"),
+        ("aws.secret.access.key", "test"),
+        ("s3.retry.backoff.ms", "1"),
+    ]);
+    Store::connect(&S3Config::parse(&c).unwrap()).await
+}
+
+#[tokio::test]
+async fn throttling_and_5xx_are_retried_until_the_put_succeeds() {
+    let (url, count) = scripted_s3(vec![
+        (503, "SlowDown"),
+        (500, "InternalError"),
+        (503, "SlowDown"),
+        (503, "SlowDown"),
+        (503, "SlowDown"),
+        (429, "TooManyRequests"),
+    ])
+    .await;
+    let s = store(&url).await;
+    s.put(
+        "topics/t/partition=0/t+0+0000000000.json",
+        bytes::Bytes::from_static(b"{}\n"),
+    )
+    .await
+    .unwrap();
+    // Past the SDK's own attempts (s3.part.retries + 1), the sink goes on.
+    assert_eq!(count.load(Ordering::SeqCst), 7);
+}
+
+#[tokio::test]
+async fn access_denied_and_missing_buckets_are_fatal_with_the_reason() {
+    let (url, count) = scripted_s3(vec![(403, "AccessDenied")]).await;
+    let e = store(&url)
+        .await
+        .put("k", bytes::Bytes::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Fatal);
+    assert!(e.message.contains("access denied to bucket archive"), "{e}");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "no retry");
+
+    let (url, _) = scripted_s3(vec![(404, "NoSuchBucket")]).await;
+    let e = store(&url)
+        .await
+        .put("k", bytes::Bytes::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Fatal);
+    assert!(e.message.contains("bucket archive does not exist"), "{e}");
+
+    let (url, _) = scripted_s3(vec![(404, "")]).await;
+    let e = store(&url).await.check().await.unwrap_err();
+    assert!(e.message.contains("bucket archive does not exist"), "{e}");
 }
