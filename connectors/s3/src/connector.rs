@@ -33,20 +33,10 @@ impl Connector for S3SinkConnector {
     }
 
     fn validate(&self, def: &ConfigDef, config: &Config) -> Vec<ConfigValue> {
-        let mut values = def.validate(config);
-        if values.iter().all(|v| v.errors.is_empty()) {
-            if let Err(ConnectError::BadRequest(message)) = S3Config::parse(config) {
-                // Cross-key errors name their key as "configuration <key>:".
-                let target = values
-                    .iter_mut()
-                    .filter(|v| message.contains(&format!("configuration {}:", v.name)))
-                    .max_by_key(|v| v.name.len());
-                if let Some(v) = target {
-                    v.errors.push(message);
-                }
-            }
-        }
-        values
+        def.validate_with(config, || match S3Config::parse(config) {
+            Err(ConnectError::BadRequest(message)) => Some(message),
+            _ => None,
+        })
     }
 
     // Offsets are the consumer group's; any change is handled by the framework.
