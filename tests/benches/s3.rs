@@ -20,16 +20,20 @@
 #[allow(dead_code)]
 mod support;
 
+#[allow(dead_code)]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use common::{consume_rate, peak_rss_mb};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use serde_json::{json, Value as Json};
-use support::{bootstrap, eventually, free_port, unique, worker_properties, WorkerProcess};
+use support::{
+    await_deliveries, bootstrap, committed_sum, create_topic, eventually, free_port, metric,
+    send_queued, unique, worker_properties, WorkerProcess,
+};
 
 // Enough that the last offset commit (offset.flush.interval.ms=500 in the
 // test worker settings) is a small part of the run.
@@ -91,23 +95,6 @@ async fn create_bucket(client: &reqwest::Client, name: &str) {
     assert!(r.status().is_success(), "create bucket: {}", r.status());
 }
 
-async fn create_topic(topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .create()
-        .expect("admin client");
-    for r in admin
-        .create_topics(
-            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        )
-        .await
-        .expect("create topics answers")
-    {
-        r.expect("topic created");
-    }
-}
-
 async fn produce(topic: &str, n: usize, partitions: i32, key_values: usize) -> usize {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
@@ -120,60 +107,13 @@ async fn produce(topic: &str, n: usize, partitions: i32, key_values: usize) -> u
     for i in 0..n {
         let value = event(i, key_values);
         bytes += value.len();
-        let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
+        let rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic)
             .payload(value.as_bytes())
             .partition(i as i32 % partitions);
-        loop {
-            match producer.send_result(rec) {
-                Ok(f) => {
-                    pending.push_back(f);
-                    break;
-                }
-                Err((_, back)) => {
-                    rec = back;
-                    if let Some(f) = pending.pop_front() {
-                        let _ = f.await;
-                    }
-                }
-            }
-        }
+        send_queued(&producer, rec, &mut pending).await;
     }
-    for f in pending {
-        f.await.expect("delivery").expect("acked");
-    }
+    await_deliveries(pending).await;
     bytes
-}
-
-fn broker_consume_rate(topic: &str, n: usize) -> f64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("bench-baseline"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let md = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("metadata");
-    let mut tpl = TopicPartitionList::new();
-    for p in md.topics()[0].partitions() {
-        tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&tpl).expect("assign");
-    let start = Instant::now();
-    let mut got = 0;
-    while got < n {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-            if m.payload().is_some() {
-                got += 1;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "baseline consume stalled at {got}"
-        );
-    }
-    n as f64 / start.elapsed().as_secs_f64()
 }
 
 /// moto's PUT rate for `size`-byte objects, 16 at a time: (objects/s, MB/s).
@@ -206,51 +146,6 @@ async fn moto_put_rate(client: &reqwest::Client, bucket: &str, size: usize) -> (
     (
         MOTO_PUTS as f64 / secs,
         mb((MOTO_PUTS * size) as f64) / secs,
-    )
-}
-
-fn hwm_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-async fn metric(client: &reqwest::Client, url: &str, name: &str, metric: &str) -> Option<u64> {
-    let text = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let prefix = format!("{metric}{{connector=\"{name}\",task=\"0\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|v| v as u64)
-}
-
-async fn committed(client: &reqwest::Client, url: &str, name: &str) -> Option<u64> {
-    let body: Json = client
-        .get(format!("{url}/connectors/{name}/offsets"))
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    Some(
-        body["offsets"]
-            .as_array()?
-            .iter()
-            .filter_map(|o| o["offset"]["kafka_offset"].as_u64())
-            .sum(),
     )
 }
 
@@ -303,7 +198,7 @@ async fn run(topic: &str, n: usize, extra: Json, until_read: bool) -> Run {
     eventually(
         "first record read",
         Duration::from_secs(60),
-        || async move { metric(c, u, nm, read).await.filter(|r| *r > 0) },
+        || async move { metric(c, u, read, nm).await.filter(|r| *r > 0) },
     )
     .await;
     let t0 = Instant::now();
@@ -312,9 +207,9 @@ async fn run(topic: &str, n: usize, extra: Json, until_read: bool) -> Run {
         Duration::from_secs(900),
         || async move {
             let done = if until_read {
-                metric(c, u, nm, read).await?
+                metric(c, u, read, nm).await?
             } else {
-                committed(c, u, nm).await?
+                u64::try_from(committed_sum(c, u, nm).await?).ok()?
             };
             (done >= n as u64).then_some(())
         },
@@ -325,7 +220,7 @@ async fn run(topic: &str, n: usize, extra: Json, until_read: bool) -> Run {
         // Records read are handed to put just after: let the last batch land.
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    let peak_mb = hwm_mb(worker.pid());
+    let peak_mb = peak_rss_mb(worker.pid());
     worker.terminate();
     let bucket_bytes = bucket_size(&client, &bucket).await;
     Run {
@@ -363,14 +258,14 @@ async fn file_sink_rate(topic: &str, n: usize) -> f64 {
     let first = eventually(
         "first record read",
         Duration::from_secs(60),
-        || async move { metric(c, u, nm, read).await.filter(|r| *r > 0) },
+        || async move { metric(c, u, read, nm).await.filter(|r| *r > 0) },
     )
     .await;
     let t0 = Instant::now();
     eventually(
         "every record read",
         Duration::from_secs(600),
-        || async move { metric(c, u, nm, read).await.filter(|r| *r >= n as u64) },
+        || async move { metric(c, u, read, nm).await.filter(|r| *r >= n as u64) },
     )
     .await;
     let rate = (n as u64 - first) as f64 / t0.elapsed().as_secs_f64();
@@ -421,7 +316,7 @@ async fn main() {
     let record_bytes = bytes as f64 / RECORDS as f64;
 
     let t = topic.clone();
-    let consume = tokio::task::spawn_blocking(move || broker_consume_rate(&t, RECORDS))
+    let consume = tokio::task::spawn_blocking(move || consume_rate(&t, RECORDS).0)
         .await
         .expect("baseline");
     println!(

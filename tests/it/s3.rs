@@ -8,13 +8,14 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value as Json};
 
-use crate::support::{eventually, free_port, unique, wait_for, worker_properties, WorkerProcess};
+use crate::support::{
+    await_deliveries, create_topic, eventually, free_port, send_queued, unique, wait_for,
+    worker_properties, WorkerProcess,
+};
 
 /// moto's address (`scripts/moto`, port overridable like the script's).
 pub fn moto() -> String {
@@ -121,23 +122,6 @@ fn id_counts(objects: &BTreeMap<String, Vec<Json>>) -> HashMap<i64, usize> {
     counts
 }
 
-async fn create_topic(topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", crate::support::bootstrap())
-        .create()
-        .unwrap();
-    let results = admin
-        .create_topics(
-            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        )
-        .await
-        .unwrap();
-    for r in results {
-        r.unwrap();
-    }
-}
-
 /// The value of record `i`.
 fn record_value(i: i64) -> Json {
     json!({"id": i, "region": if i % 3 == 0 { "us" } else { "eu" }, "msg": format!("Failed password for invalid user admin{i} from 203.0.113.7 port 22 ssh2")})
@@ -160,28 +144,13 @@ async fn produce(
     let mut pending = std::collections::VecDeque::new();
     for i in ids {
         let v = record_value(i).to_string();
-        let mut rec: FutureRecord<'_, str, str> = FutureRecord::to(topic)
+        let rec: FutureRecord<'_, str, str> = FutureRecord::to(topic)
             .payload(v.as_str())
             .partition((i % i64::from(partitions)) as i32)
             .timestamp(time(i));
-        loop {
-            match producer.send_result(rec) {
-                Ok(f) => {
-                    pending.push_back(f);
-                    break;
-                }
-                Err((_, back)) => {
-                    rec = back;
-                    if let Some(f) = pending.pop_front() {
-                        f.await.unwrap().unwrap();
-                    }
-                }
-            }
-        }
+        send_queued(&producer, rec, &mut pending).await;
     }
-    for f in pending {
-        f.await.unwrap().unwrap();
-    }
+    await_deliveries(pending).await;
 }
 
 fn connector(dir: &Path, name: &str, topic: &str, bucket: &str, extra: Json) -> PathBuf {
