@@ -265,6 +265,91 @@ async fn json_lines_land_once_under_default_and_field_partitions() {
 }
 
 #[tokio::test]
+async fn keys_and_headers_objects_hold_each_record_beside_its_value() {
+    use rdkafka::message::{Header, OwnedHeaders};
+
+    let client = reqwest::Client::new();
+    let topic = unique("s3-kvh");
+    let bucket = unique("s3-kvh");
+    create_bucket(&client, &bucket).await;
+    create_topic(&topic, 1).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", crate::support::bootstrap())
+        .set("message.timeout.ms", "30000")
+        .create()
+        .unwrap();
+    let mut pending = std::collections::VecDeque::new();
+    for i in 0..30i64 {
+        let (v, k, trace) = (
+            record_value(i).to_string(),
+            format!("key-{i}"),
+            format!("trace-{i}"),
+        );
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "trace",
+                value: Some(trace.as_str()),
+            })
+            .insert(Header {
+                key: "origin",
+                value: Some("sshd"),
+            });
+        let rec: FutureRecord<'_, str, str> = FutureRecord::to(&topic)
+            .payload(v.as_str())
+            .key(k.as_str())
+            .headers(headers)
+            .partition(0);
+        send_queued(&producer, rec, &mut pending).await;
+    }
+    await_deliveries(pending).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let file = connector(
+        dir.path(),
+        &unique("s3kvh"),
+        &topic,
+        &bucket,
+        json!({
+            "store.kafka.keys": "true",
+            "store.kafka.headers": "true",
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            "flush.size": "10",
+        }),
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[file]);
+    worker.wait_healthy().await;
+    let got = eventually("nine objects", Duration::from_secs(60), || async {
+        let o = objects(&client, &bucket).await;
+        (o.len() == 9).then_some(o)
+    })
+    .await;
+    for n in 0..3i64 {
+        let stem = format!("topics/{topic}/partition=0/{topic}+0+{:010}", n * 10);
+        let values = &got[&format!("{stem}.json")];
+        let keys = &got[&format!("{stem}.keys.json")];
+        let headers = &got[&format!("{stem}.headers.json")];
+        assert_eq!(
+            (values.len(), keys.len(), headers.len()),
+            (10, 10, 10),
+            "{stem}"
+        );
+        for (k, ((value, key), h)) in values.iter().zip(keys).zip(headers).enumerate() {
+            let i = n * 10 + k as i64;
+            assert_eq!(value, &record_value(i), "{stem} record {k}");
+            assert_eq!(key, &json!(format!("key-{i}")), "{stem} record {k}");
+            assert_eq!(
+                h,
+                &json!([{"key": "trace", "value": format!("trace-{i}")}, {"key": "origin", "value": "sshd"}]),
+                "{stem} record {k}"
+            );
+        }
+    }
+    worker.terminate();
+}
+
+#[tokio::test]
 async fn parquet_objects_decode_back_to_the_records() {
     use arrow_array::{Array, Int64Array, StringArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

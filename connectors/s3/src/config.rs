@@ -74,6 +74,10 @@ pub const NULL_VALUES: &str = "behavior.on.null.values";
 pub const STORE_KEYS: &str = "store.kafka.keys";
 /// `store.kafka.headers`
 pub const STORE_HEADERS: &str = "store.kafka.headers";
+/// `keys.format.class`
+pub const KEYS_FORMAT: &str = "keys.format.class";
+/// `headers.format.class`
+pub const HEADERS_FORMAT: &str = "headers.format.class";
 /// `s3.ssea.name`
 pub const SSEA_NAME: &str = "s3.ssea.name";
 /// `s3.sse.kms.key.id`
@@ -268,20 +272,28 @@ pub fn def() -> ConfigDef {
         STORE_KEYS,
         ConfigType::Boolean,
         Importance::Low,
-        "Write record keys to separate objects. Not supported: only false is accepted.",
+        "Also write each record's key, in order, to `<topic>+<partition>+<start offset>.keys.<ext>` next to its data object, uploaded with it. A record with a null key is refused (the dead-letter queue or a failed task).",
     )
     .default("false")
     .group(CONNECTION, next())
     .add();
+    d.define(KEYS_FORMAT, ConfigType::Class, Importance::Low, "Format of the keys objects: `io.confluent.connect.s3.format.json.JsonFormat` or `io.confluent.connect.s3.format.bytearray.ByteArrayFormat` (bytes or string keys). Unset uses format.class, or JsonFormat when that is ParquetFormat (Confluent defaults to Avro, which Rampart does not write). ParquetFormat is refused: a key the Parquet schema cannot hold would be found only after the value was written, leaving the objects out of step.")
+        .default_null()
+        .group(CONNECTION, next())
+        .add();
     d.define(
         STORE_HEADERS,
         ConfigType::Boolean,
         Importance::Low,
-        "Write record headers to separate objects. Not supported: only false is accepted.",
+        "Also write each record's headers, in order, to `<topic>+<partition>+<start offset>.headers.<ext>` next to its data object, uploaded with it: one JSON array of `{\"key\": ..., \"value\": ...}` objects per record, in header order. A record without headers is refused (the dead-letter queue or a failed task), as by Confluent.",
     )
     .default("false")
     .group(CONNECTION, next())
     .add();
+    d.define(HEADERS_FORMAT, ConfigType::Class, Importance::Low, "Format of the headers objects: only `io.confluent.connect.s3.format.json.JsonFormat`, which is also what unset means (Confluent defaults to Avro, which Rampart does not write).")
+        .default_null()
+        .group(CONNECTION, next())
+        .add();
     d.define(TOPICS_DIR, s, Importance::High, "Top-level folder of the objects: `<topics.dir>/<topic>/<encoded partition>/<topic>+<partition>+<start offset>.<ext>`.")
         .default("topics")
         .group(PARTITIONER_GROUP, next())
@@ -458,6 +470,16 @@ impl Naming {
     }
 }
 
+impl Naming {
+    /// The name of the keys or headers object of a data object: its name
+    /// without the data extension, then `.keys` or `.headers` and the
+    /// extension of its own format, as Confluent names them.
+    pub fn side_key(&self, data_key: &str, view: &str, format: &Format) -> String {
+        let stem = data_key.strip_suffix(&self.extension).unwrap_or(data_key);
+        format!("{stem}.{view}{}", format.extension())
+    }
+}
+
 /// A validated config.
 #[derive(Debug, Clone)]
 pub struct S3Config {
@@ -483,6 +505,11 @@ pub struct S3Config {
     pub part_retries: u32,
     /// The object format.
     pub format: Format,
+    /// Format of the keys objects, when store.kafka.keys is on: JSON or
+    /// ByteArray, encoded line by line.
+    pub keys: Option<Format>,
+    /// Format of the headers objects (JSON), when store.kafka.headers is on.
+    pub headers: Option<Format>,
     /// Records per object.
     pub flush_size: usize,
     /// Record-time rotation.
@@ -516,20 +543,6 @@ impl S3Config {
         let int = |k: &str| p.long(k).unwrap_or(0);
         let string = |k: &str| p.string(k).unwrap_or_default().to_string();
 
-        if p.bool(STORE_KEYS) {
-            return Err(bad(
-                STORE_KEYS,
-                "true",
-                "storing keys in separate objects is not supported by rampart",
-            ));
-        }
-        if p.bool(STORE_HEADERS) {
-            return Err(bad(
-                STORE_HEADERS,
-                "true",
-                "storing headers in separate objects is not supported by rampart",
-            ));
-        }
         let gzip = string(COMPRESSION) == "gzip";
         let format_class = string(FORMAT_CLASS);
         let format = match simple(&format_class) {
@@ -568,6 +581,56 @@ impl S3Config {
                 ),
                 ))
             }
+        };
+
+        let explicit = |k: &str| {
+            p.string(k)
+                .filter(|c| !c.trim().is_empty())
+                .map(str::to_string)
+        };
+        let keys = if p.bool(STORE_KEYS) {
+            Some(match explicit(KEYS_FORMAT) {
+                Some(class) => match simple(&class) {
+                    "JsonFormat" => Format::Json { gzip },
+                    "ByteArrayFormat" => Format::ByteArray {
+                        gzip,
+                        extension: string(BYTEARRAY_EXTENSION),
+                        separator: config
+                            .get(BYTEARRAY_SEPARATOR)
+                            .map(|s| s.as_bytes().to_vec())
+                            .unwrap_or_else(|| b"\n".to_vec()),
+                    },
+                    _ => {
+                        return Err(bad(
+                            KEYS_FORMAT,
+                            &class,
+                            &format!(
+                                "unsupported keys format; use {JSON_FORMAT} or {BYTEARRAY_FORMAT}"
+                            ),
+                        ))
+                    }
+                },
+                None => match &format {
+                    Format::Parquet { .. } => Format::Json { gzip: false },
+                    other => other.clone(),
+                },
+            })
+        } else {
+            None
+        };
+        let headers = if p.bool(STORE_HEADERS) {
+            if let Some(class) = explicit(HEADERS_FORMAT) {
+                if simple(&class) != "JsonFormat" {
+                    return Err(bad(
+                        HEADERS_FORMAT,
+                        &class,
+                        &format!("unsupported headers format; use {JSON_FORMAT}"),
+                    ));
+                }
+            }
+            Some(Format::Json { gzip })
+        } else {
+            None
         };
 
         let timezone_raw = string(TIMEZONE);
@@ -698,6 +761,8 @@ impl S3Config {
                 extension: format.extension(),
             },
             format,
+            keys,
+            headers,
             flush_size: int(FLUSH_SIZE).max(1) as usize,
             rotate_interval_ms: positive(ROTATE_INTERVAL),
             rotate_schedule_ms: positive(ROTATE_SCHEDULE),

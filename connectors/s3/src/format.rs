@@ -8,7 +8,7 @@ use std::io::Write as _;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rampart_core::converter::{Converter as _, JsonConverter};
-use rampart_core::data::Value;
+use rampart_core::data::{SchemaRef, Value};
 use rampart_core::record::SinkRecord;
 use rampart_core::DataError;
 
@@ -133,7 +133,7 @@ enum LineKind {
 
 /// JSON Lines (each value as the schemaless JsonConverter writes it, then a
 /// newline) or ByteArray (raw bytes, then the separator).
-struct LineWriter {
+pub struct LineWriter {
     out: Sink,
     kind: LineKind,
     // Reused for each line.
@@ -222,24 +222,49 @@ fn write_schemaless(value: &Value, out: &mut Vec<u8>) -> bool {
     true
 }
 
-impl RecordWriter for LineWriter {
-    fn write(&mut self, record: &SinkRecord) -> Result<(), DataError> {
+impl LineWriter {
+    /// A writer of the keys or headers objects: JSON Lines or ByteArray
+    /// (Parquet is refused by the config).
+    pub fn side(format: &Format) -> Option<LineWriter> {
+        let kind = match format {
+            Format::Json { gzip } => (
+                Sink::new(*gzip),
+                LineKind::Json(JsonConverter::schemaless()),
+            ),
+            Format::ByteArray {
+                gzip, separator, ..
+            } => (Sink::new(*gzip), LineKind::Bytes(separator.clone())),
+            Format::Parquet { .. } => return None,
+        };
+        Some(LineWriter {
+            out: kind.0,
+            kind: kind.1,
+            line: Vec::new(),
+        })
+    }
+
+    /// Encodes one value as the next line, kept until [`LineWriter::append`]:
+    /// a value that cannot be encoded is refused before anything is written.
+    pub fn encode(
+        &mut self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+    ) -> Result<(), DataError> {
+        self.line.clear();
         match &self.kind {
             LineKind::Json(converter) => {
-                self.line.clear();
-                if record.value_schema.is_some() || !write_schemaless(&record.value, &mut self.line)
-                {
+                if schema.is_some() || !write_schemaless(value, &mut self.line) {
                     self.line.clear();
                     let bytes = converter
-                        .from_connect(&record.topic, record.value_schema.as_ref(), &record.value)?
+                        .from_connect(topic, schema, value)?
                         .unwrap_or_else(|| b"null".to_vec());
                     self.line.extend_from_slice(&bytes);
                 }
                 self.line.push(b'\n');
-                self.out.write(&self.line)
             }
             LineKind::Bytes(separator) => {
-                let bytes: &[u8] = match &record.value {
+                let bytes: &[u8] = match value {
                     Value::Bytes(b) => b,
                     Value::String(s) => s.as_bytes(),
                     _ => {
@@ -248,10 +273,33 @@ impl RecordWriter for LineWriter {
                         ))
                     }
                 };
-                self.out.write(bytes)?;
-                self.out.write(separator)
+                self.line.extend_from_slice(bytes);
+                self.line.extend_from_slice(separator);
             }
         }
+        Ok(())
+    }
+
+    /// Writes the line [`LineWriter::encode`] prepared.
+    pub fn append(&mut self) -> Result<(), DataError> {
+        self.out.write(&self.line)
+    }
+
+    /// The line [`LineWriter::encode`] prepared.
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Writes a line another writer of the same format prepared.
+    pub fn append_line(&mut self, line: &[u8]) -> Result<(), DataError> {
+        self.out.write(line)
+    }
+}
+
+impl RecordWriter for LineWriter {
+    fn write(&mut self, record: &SinkRecord) -> Result<(), DataError> {
+        self.encode(&record.topic, record.value_schema.as_ref(), &record.value)?;
+        self.append()
     }
 
     fn ready(&self) -> usize {

@@ -8,7 +8,9 @@
 //! records rebuild the same objects, so the bucket holds every record exactly
 //! once (but with the Wallclock extractor or scheduled rotation, which
 //! depend on when the worker ran). Big objects leave as multipart uploads
-//! while they are written, so memory is bounded per open object.
+//! while they are written, so memory is bounded per open object. With
+//! `store.kafka.keys`/`store.kafka.headers`, each data object gets a
+//! `.keys.`/`.headers.` object beside it, line for line, in the same batch.
 //!
 //! Depends only on `rampart-core`'s plugin API and the AWS SDK; never on the
 //! runtime or Kafka clients.

@@ -66,12 +66,62 @@ fn unsupported_settings_fail_validation_with_a_reason() {
         "io.confluent.connect.s3.format.avro.AvroFormat",
     )]);
     assert!(e.contains("unsupported format"), "{e}");
-    let e = error_of(&[("store.kafka.keys", "true")]);
-    assert!(e.contains("not supported"), "{e}");
+    let e = error_of(&[
+        ("store.kafka.keys", "true"),
+        (
+            "keys.format.class",
+            "io.confluent.connect.s3.format.parquet.ParquetFormat",
+        ),
+    ]);
+    assert!(e.contains("unsupported keys format"), "{e}");
+    let e = error_of(&[
+        ("store.kafka.headers", "true"),
+        (
+            "headers.format.class",
+            "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+        ),
+    ]);
+    assert!(e.contains("unsupported headers format"), "{e}");
     let e = error_of(&[("partitioner.class", "com.example.MyPartitioner")]);
     assert!(e.contains("unsupported partitioner"), "{e}");
     let e = error_of(&[("s3.part.size", "1000")]);
     assert!(e.contains("at least 5242880"), "{e}");
+}
+
+#[test]
+fn keys_and_headers_formats_default_to_the_data_format_family() {
+    let off = S3Config::parse(&config(&[])).unwrap();
+    assert_eq!((off.keys, off.headers), (None, None));
+    let on = [
+        ("store.kafka.keys", "true"),
+        ("store.kafka.headers", "true"),
+    ];
+    let json = S3Config::parse(&config(&[on[0], on[1], ("s3.compression.type", "gzip")])).unwrap();
+    assert_eq!(json.keys, Some(Format::Json { gzip: true }));
+    assert_eq!(json.headers, Some(Format::Json { gzip: true }));
+    let parquet = S3Config::parse(&config(&[
+        on[0],
+        on[1],
+        (
+            "format.class",
+            "io.confluent.connect.s3.format.parquet.ParquetFormat",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(parquet.keys, Some(Format::Json { gzip: false }));
+    assert_eq!(parquet.headers, Some(Format::Json { gzip: false }));
+    let bytes = S3Config::parse(&config(&[
+        on[0],
+        on[1],
+        (
+            "format.class",
+            "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+        ),
+    ]))
+    .unwrap();
+    assert!(matches!(bytes.keys, Some(Format::ByteArray { .. })));
+    assert_eq!(bytes.headers, Some(Format::Json { gzip: false }));
+    assert_eq!(error_of(&[on[0], on[1]]), "");
 }
 
 #[test]

@@ -12,11 +12,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rampart_core::data::{SchemaRef, Value};
 use rampart_core::record::{SinkRecord, TopicPartition};
 use rampart_core::DataError;
 
-use crate::config::S3Config;
-use crate::format::{self, RecordWriter};
+use crate::config::{Format, S3Config};
+use crate::format::{self, LineWriter, RecordWriter};
 use crate::partition::next_scheduled;
 
 /// What leaves a writer for the bucket.
@@ -65,6 +66,77 @@ struct OpenObject {
     writer: Box<dyn RecordWriter>,
     // Whether parts of it already left (it is then a multipart upload).
     multipart: bool,
+    // Its keys and headers objects, in the order of `PartitionWriter::views`.
+    sides: Vec<SideObject>,
+}
+
+struct SideObject {
+    key: String,
+    writer: LineWriter,
+    multipart: bool,
+}
+
+/// What a keys or headers object holds of each record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    Keys,
+    Headers,
+}
+
+impl View {
+    fn name(self) -> &'static str {
+        match self {
+            View::Keys => "keys",
+            View::Headers => "headers",
+        }
+    }
+
+    /// The record's key or headers, or why the record cannot be written:
+    /// as Confluent's `KeyValueHeaderRecordWriterProvider`, a null key or
+    /// no headers fail the record before anything of it is written, so the
+    /// three objects stay in step.
+    fn value<'a>(
+        self,
+        record: &'a SinkRecord,
+        offset: i64,
+    ) -> Result<(Option<&'a SchemaRef>, std::borrow::Cow<'a, Value>), DataError> {
+        let at = || {
+            format!(
+                "{}-{}@{offset}",
+                record.topic,
+                record.partition.unwrap_or(-1)
+            )
+        };
+        match self {
+            View::Keys if record.key.is_null() => Err(DataError::new(format!(
+                "key cannot be null for sink record {} with store.kafka.keys=true",
+                at()
+            ))),
+            View::Keys => Ok((
+                record.key_schema.as_ref(),
+                std::borrow::Cow::Borrowed(&record.key),
+            )),
+            View::Headers if record.headers.is_empty() => Err(DataError::new(format!(
+                "headers cannot be null or empty for sink record {} with store.kafka.headers=true",
+                at()
+            ))),
+            View::Headers => Ok((
+                None,
+                std::borrow::Cow::Owned(Value::Array(
+                    record
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            Value::Map(vec![
+                                (Value::String("key".into()), Value::String(h.key.clone())),
+                                (Value::String("value".into()), h.value.clone()),
+                            ])
+                        })
+                        .collect(),
+                )),
+            )),
+        }
+    }
 }
 
 /// The open objects and rotation state of one Kafka partition.
@@ -80,6 +152,9 @@ pub struct PartitionWriter {
     base_time: i64,
     current: Option<(String, String)>,
     next_rotation: Option<i64>,
+    // Encoders of the keys and headers lines: a record's lines are encoded
+    // here before any of its objects is written.
+    views: Vec<(View, Format, LineWriter)>,
 }
 
 impl PartitionWriter {
@@ -87,7 +162,6 @@ impl PartitionWriter {
     pub fn new(tp: TopicPartition, config: Arc<S3Config>, first_batch: u64) -> Self {
         PartitionWriter {
             tp,
-            config,
             open: BTreeMap::new(),
             batch: first_batch,
             start: None,
@@ -95,6 +169,15 @@ impl PartitionWriter {
             base_time: 0,
             current: None,
             next_rotation: None,
+            views: [(View::Keys, &config.keys), (View::Headers, &config.headers)]
+                .into_iter()
+                .filter_map(|(view, format)| {
+                    let format = format.clone()?;
+                    let encoder = LineWriter::side(&format)?;
+                    Some((view, format, encoder))
+                })
+                .collect(),
+            config,
         }
     }
 
@@ -105,7 +188,10 @@ impl PartitionWriter {
 
     /// Encoded bytes held by the open objects, not yet sent.
     pub fn ready(&self) -> usize {
-        self.open.values().map(|o| o.writer.ready()).sum()
+        self.open
+            .values()
+            .map(|o| o.writer.ready() + o.sides.iter().map(|s| s.writer.ready()).sum::<usize>())
+            .sum()
     }
 
     /// Sends as a part every open object holding at least `min` ready
@@ -124,6 +210,18 @@ impl PartitionWriter {
                     key: object.key.clone(),
                     body,
                 });
+            }
+            for side in &mut object.sides {
+                if side.writer.ready() >= min {
+                    side.multipart = true;
+                    let body = side.writer.take();
+                    sent += body.len();
+                    out.push(Output::Part {
+                        batch: self.batch,
+                        key: side.key.clone(),
+                        body,
+                    });
+                }
             }
         }
         sent
@@ -150,6 +248,10 @@ impl PartitionWriter {
             .partitioner
             .encode(record, time, c.timezone, &c.naming.directory_delim)?;
         let key = (record.topic.clone(), encoded);
+        for (view, _, encoder) in &mut self.views {
+            let (schema, value) = view.value(record, offset)?;
+            encoder.encode(&record.topic, schema, &value)?;
+        }
         if self.count > 0 {
             let by_time = c.rotate_interval_ms.is_some_and(|interval| {
                 time - self.base_time >= interval || self.current.as_ref() != Some(&key)
@@ -169,17 +271,28 @@ impl PartitionWriter {
         }
         let object = match self.open.entry(key.clone()) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => e.insert(OpenObject {
-                key: self.config.naming.key(
-                    &key.0,
-                    &key.1,
-                    &self.tp.topic,
-                    self.tp.partition,
-                    offset,
-                ),
-                writer: format::writer(&self.config.format),
-                multipart: false,
-            }),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let naming = &self.config.naming;
+                let data_key =
+                    naming.key(&key.0, &key.1, &self.tp.topic, self.tp.partition, offset);
+                let sides = self
+                    .views
+                    .iter()
+                    .filter_map(|(view, format, _)| {
+                        Some(SideObject {
+                            key: naming.side_key(&data_key, view.name(), format),
+                            writer: LineWriter::side(format)?,
+                            multipart: false,
+                        })
+                    })
+                    .collect();
+                e.insert(OpenObject {
+                    key: data_key,
+                    writer: format::writer(&self.config.format),
+                    multipart: false,
+                    sides,
+                })
+            }
         };
         object.writer.write(record)?;
         if object.writer.ready() >= self.config.part_size {
@@ -189,6 +302,18 @@ impl PartitionWriter {
                 key: object.key.clone(),
                 body: object.writer.take(),
             });
+        }
+        // The value is in: its key and headers lines, encoded above, follow.
+        for (side, (_, _, encoder)) in object.sides.iter_mut().zip(&self.views) {
+            side.writer.append_line(encoder.line())?;
+            if side.writer.ready() >= self.config.part_size {
+                side.multipart = true;
+                out.push(Output::Part {
+                    batch: self.batch,
+                    key: side.key.clone(),
+                    body: side.writer.take(),
+                });
+            }
         }
         self.current = Some(key);
         self.count += 1;
@@ -212,21 +337,22 @@ impl PartitionWriter {
     }
 
     fn rotate(&mut self, out: &mut Vec<Output>, closed: &mut Vec<Closed>) -> Result<(), DataError> {
-        let objects = self.open.len();
+        let objects = self.open.values().map(|o| 1 + o.sides.len()).sum();
+        let batch = self.batch;
+        let emit = |key: String, body: Vec<u8>, multipart: bool| {
+            if multipart {
+                Output::Last { key, body }
+            } else {
+                Output::Object { batch, key, body }
+            }
+        };
         for (_, object) in std::mem::take(&mut self.open) {
             let body = object.writer.finish()?;
-            out.push(if object.multipart {
-                Output::Last {
-                    key: object.key,
-                    body,
-                }
-            } else {
-                Output::Object {
-                    batch: self.batch,
-                    key: object.key,
-                    body,
-                }
-            });
+            out.push(emit(object.key, body, object.multipart));
+            for side in object.sides {
+                let body = Box::new(side.writer).finish()?;
+                out.push(emit(side.key, body, side.multipart));
+            }
         }
         if let Some(start) = self.start.take() {
             closed.push(Closed {
@@ -490,6 +616,164 @@ mod tests {
             "only the big object leaves: {sent} of {ready}"
         );
         assert!(matches!(&out[..], [Output::Part { key, .. }] if key.contains("region=big")));
+    }
+
+    fn keyed(offset: i64, key: Value, headers: &[(&str, Value)]) -> SinkRecord {
+        let mut r = record(offset, 0, "eu");
+        r.key = key;
+        for (k, v) in headers {
+            r.headers.add(*k, None, v.clone());
+        }
+        r
+    }
+
+    #[test]
+    fn keys_and_headers_objects_follow_their_data_objects_through_rotation() {
+        let c = config(&[
+            ("store.kafka.keys", "true"),
+            ("store.kafka.headers", "true"),
+        ]);
+        let records: Vec<_> = (0..7)
+            .map(|i| {
+                keyed(
+                    i,
+                    Value::String(format!("k{i}")),
+                    &[
+                        ("trace", Value::String(format!("t{i}"))),
+                        ("n", Value::Int32(i as i32)),
+                    ],
+                )
+            })
+            .collect();
+        let r = run(c, &records, 0);
+        let names: Vec<_> = r.objects.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "topics/logs/partition=0/logs+0+0000000000.json",
+                "topics/logs/partition=0/logs+0+0000000000.keys.json",
+                "topics/logs/partition=0/logs+0+0000000000.headers.json",
+                "topics/logs/partition=0/logs+0+0000000003.json",
+                "topics/logs/partition=0/logs+0+0000000003.keys.json",
+                "topics/logs/partition=0/logs+0+0000000003.headers.json",
+            ]
+        );
+        assert_eq!(r.objects[4].1, "\"k3\"\n\"k4\"\n\"k5\"\n");
+        assert_eq!(
+            r.objects[5].1.lines().next(),
+            Some(r#"[{"key":"trace","value":"t3"},{"key":"n","value":3}]"#)
+        );
+        assert_eq!(r.objects[5].1.lines().count(), 3);
+        assert_eq!(
+            r.closed,
+            [
+                Closed {
+                    batch: 0,
+                    start: 0,
+                    objects: 3
+                },
+                Closed {
+                    batch: 1,
+                    start: 3,
+                    objects: 3
+                },
+            ]
+        );
+        assert_eq!(r.open_start, Some(6));
+    }
+
+    #[test]
+    fn byte_array_keys_and_gzip_name_their_objects_by_their_own_format() {
+        let c = config(&[
+            ("store.kafka.keys", "true"),
+            (
+                "keys.format.class",
+                "io.confluent.connect.s3.format.bytearray.ByteArrayFormat",
+            ),
+            ("flush.size", "2"),
+        ]);
+        let records = [
+            keyed(0, Value::Bytes(b"a".to_vec()), &[]),
+            keyed(1, Value::String("b".into()), &[]),
+        ];
+        let r = run(c, &records, 0);
+        assert_eq!(
+            r.objects[1].0,
+            "topics/logs/partition=0/logs+0+0000000000.keys.bin"
+        );
+        assert_eq!(r.objects[1].1, "a\nb\n");
+        let gz = config(&[
+            ("store.kafka.keys", "true"),
+            ("s3.compression.type", "gzip"),
+        ]);
+        assert_eq!(
+            gz.naming.side_key(
+                "t/p/t+0+0000000000.json.gz",
+                "keys",
+                gz.keys.as_ref().unwrap()
+            ),
+            "t/p/t+0+0000000000.keys.json.gz"
+        );
+    }
+
+    #[test]
+    fn a_null_key_or_no_headers_fail_the_record_and_change_nothing() {
+        let c = config(&[
+            ("store.kafka.keys", "true"),
+            ("store.kafka.headers", "true"),
+            ("flush.size", "2"),
+        ]);
+        let mut w = PartitionWriter::new(TopicPartition::new("logs", 0), c, 0);
+        let (mut out, mut closed) = (Vec::new(), Vec::new());
+        let h = [("h", Value::String("v".into()))];
+        w.write(
+            &keyed(0, Value::String("k0".into()), &h),
+            0,
+            0,
+            &mut out,
+            &mut closed,
+        )
+        .unwrap();
+        let e = w
+            .write(&keyed(1, Value::Null, &h), 1, 0, &mut out, &mut closed)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("key cannot be null for sink record logs-0@1"),
+            "{e}"
+        );
+        let e = w
+            .write(
+                &keyed(2, Value::String("k2".into()), &[]),
+                2,
+                0,
+                &mut out,
+                &mut closed,
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("headers cannot be null or empty"),
+            "{e}"
+        );
+        assert!(out.is_empty() && closed.is_empty());
+        w.write(
+            &keyed(3, Value::String("k3".into()), &h),
+            3,
+            0,
+            &mut out,
+            &mut closed,
+        )
+        .unwrap();
+        let bodies: Vec<_> = out
+            .into_iter()
+            .map(|o| match o {
+                Output::Object { body, .. } => String::from_utf8(body).unwrap(),
+                _ => panic!("no multipart expected"),
+            })
+            .collect();
+        assert_eq!(bodies[0].lines().count(), 2);
+        assert_eq!(bodies[1], "\"k0\"\n\"k3\"\n");
+        assert_eq!(bodies[2].lines().count(), 2);
     }
 
     #[test]
