@@ -29,6 +29,13 @@ mod tests;
 use rampart_core::connector::{ConnectorPlugin, ConnectorType, Task};
 
 pub use connector::ElasticsearchSinkConnector;
+
+/// The parsers of Elasticsearch's answers (bytes from the network), for the
+/// fuzz targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::bulk::{error_reason, head_all_ok, parse_response, OpKind};
+}
 pub use task::ElasticsearchSinkTask;
 
 /// `io.confluent.connect.elasticsearch.ElasticsearchSinkConnector`

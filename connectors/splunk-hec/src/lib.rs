@@ -24,6 +24,13 @@ use rampart_core::connector::{ConnectorPlugin, ConnectorType, Task};
 pub use connector::SplunkSinkConnector;
 pub use task::SplunkHecSinkTask;
 
+/// The parsers of HEC's answers (bytes from the network), for the fuzz
+/// targets in `fuzz/`; not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::hec::{acked_ids, classify};
+}
+
 /// `com.splunk.kafka.connect.SplunkSinkConnector`
 pub fn sink_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
