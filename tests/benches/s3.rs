@@ -31,8 +31,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::{json, Value as Json};
 use support::{
-    await_deliveries, bootstrap, committed_sum, create_topic, eventually, free_port, metric,
-    send_queued, unique, worker_properties, WorkerProcess,
+    await_deliveries, bootstrap, committed_sum, create_connector, create_topic, eventually,
+    free_port, metric, send_queued, unique, worker_properties, WorkerProcess,
 };
 
 // Enough that the last offset commit (offset.flush.interval.ms=500 in the
@@ -186,13 +186,7 @@ async fn run(topic: &str, n: usize, extra: Json, until_read: bool) -> Run {
         config[k] = v.clone();
     }
     let name = unique("s3-bench");
-    let r = client
-        .put(format!("{}/connectors/{name}/config", worker.url))
-        .json(&config)
-        .send()
-        .await
-        .expect("worker answers");
-    assert_eq!(r.status(), 201);
+    create_connector(&client, &worker.url, &name, &config).await;
     let (c, u, nm) = (&client, worker.url.as_str(), name.as_str());
     let read = "kafka_connect_sink_task_metrics_sink_record_read_total";
     eventually(
@@ -240,19 +234,19 @@ async fn file_sink_rate(topic: &str, n: usize) -> f64 {
     let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
     worker.wait_healthy().await;
     let name = unique("file-bench");
-    let r = client
-        .put(format!("{}/connectors/{name}/config", worker.url))
-        .json(&json!({
+    create_connector(
+        &client,
+        &worker.url,
+        &name,
+        &json!({
             "connector.class": "FileStreamSink",
             "topics": topic,
             "file": "/dev/null",
             "value.converter": "org.apache.kafka.connect.json.JsonConverter",
             "value.converter.schemas.enable": "false",
-        }))
-        .send()
-        .await
-        .expect("worker answers");
-    assert_eq!(r.status(), 201);
+        }),
+    )
+    .await;
     let (c, u, nm) = (&client, worker.url.as_str(), name.as_str());
     let read = "kafka_connect_sink_task_metrics_sink_record_read_total";
     let first = eventually(

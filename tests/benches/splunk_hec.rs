@@ -37,8 +37,8 @@ use rdkafka::ClientConfig;
 use receiver::{Behaviour, Receiver};
 use serde_json::json;
 use support::{
-    await_deliveries, bootstrap, eventually, free_port, metric, send_queued, unique,
-    worker_properties, WorkerProcess,
+    await_deliveries, bootstrap, create_connector, eventually, free_port, metric, send_queued,
+    unique, worker_properties, WorkerProcess,
 };
 
 const RECORD_BYTES: usize = 512;
@@ -185,13 +185,7 @@ async fn end_to_end(
     } else {
         "hec-bench-event"
     });
-    let r = reqwest::Client::new()
-        .put(format!("{}/connectors/{name}/config", worker.url))
-        .json(&config)
-        .send()
-        .await
-        .expect("worker answers");
-    assert_eq!(r.status(), 201);
+    create_connector(&reqwest::Client::new(), &worker.url, &name, &config).await;
     let rx_ref = &rx;
     eventually("first event", Duration::from_secs(60), || async move {
         (rx_ref.event_count() > 0).then_some(())
@@ -232,13 +226,13 @@ async fn file_sink_baseline(topic: &str) -> (f64, f64, f64) {
     let idle = peak_rss_mb(worker.pid());
     let client = reqwest::Client::new();
     let name = unique("file-bench");
-    let r = client
-        .put(format!("{}/connectors/{name}/config", worker.url))
-        .json(&json!({"connector.class": "FileStreamSink", "topics": topic, "file": "/dev/null"}))
-        .send()
-        .await
-        .expect("worker answers");
-    assert_eq!(r.status(), 201);
+    create_connector(
+        &client,
+        &worker.url,
+        &name,
+        &json!({"connector.class": "FileStreamSink", "topics": topic, "file": "/dev/null"}),
+    )
+    .await;
     let (c, u, n) = (&client, worker.url.clone(), name.clone());
     let first = eventually("first record read", Duration::from_secs(60), || {
         let u = u.clone();

@@ -27,7 +27,9 @@ use common::peak_rss_mb;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::json;
-use support::{bootstrap, eventually, free_port, unique, worker_properties, WorkerProcess};
+use support::{
+    bootstrap, create_connector, eventually, free_port, unique, worker_properties, WorkerProcess,
+};
 use tokio::io::AsyncWriteExt;
 
 const LINES: usize = 400_000;
@@ -189,13 +191,7 @@ async fn rampart(lines: &[Vec<u8>]) -> Run {
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",
     });
-    let r = reqwest::Client::new()
-        .put(format!("{}/connectors/bench-syslog/config", worker.url))
-        .json(&cfg)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(r.status(), 201);
+    create_connector(&reqwest::Client::new(), &worker.url, "bench-syslog", &cfg).await;
     // The listener is up once a connection is accepted.
     eventually("syslog listener", Duration::from_secs(60), || async {
         std::net::TcpStream::connect(("127.0.0.1", syslog_port))

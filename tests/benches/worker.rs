@@ -19,8 +19,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::json;
 use support::{
-    await_deliveries, bootstrap, eventually, free_port, rss_mb, send_queued, unique,
-    worker_properties, WorkerProcess,
+    await_deliveries, bootstrap, create_connector, eventually, free_port, rss_mb, send_queued,
+    unique, worker_properties, WorkerProcess,
 };
 
 const RECORDS: usize = 300_000;
@@ -165,13 +165,7 @@ async fn main() {
             json!({"connector.class": "FileStreamSink", "topics": topic, "file": output}),
         ),
     ] {
-        let r = client
-            .put(format!("{}/connectors/{name}/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(r.status(), 201);
+        create_connector(&client, &worker.url, name, &cfg).await;
     }
     let lines_in = |path: std::path::PathBuf| {
         move || {

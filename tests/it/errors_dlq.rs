@@ -13,7 +13,8 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::json;
 
 use crate::support::{
-    bootstrap, eventually, free_port, json, unique, wait_for, worker_properties, WorkerProcess,
+    bootstrap, create_connector, eventually, free_port, json, unique, wait_for, worker_properties,
+    WorkerProcess,
 };
 
 /// A record to produce: key, value and an optional header.
@@ -128,18 +129,7 @@ async fn bad_record_goes_to_the_dlq_with_context_and_the_pipeline_carries_on() {
         "transforms.route.regex": "(.*)",
         "transforms.route.replacement": "$1-index",
     });
-    let resp = client
-        .put(format!("{}/connectors/dlq-sink/config", worker.url))
-        .json(&config)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(
-        resp.status(),
-        201,
-        "{}",
-        resp.text().await.unwrap_or_default()
-    );
+    create_connector(&client, &worker.url, "dlq-sink", &config).await;
 
     let out_ref = &out;
     let lines = eventually(
@@ -253,13 +243,7 @@ async fn bad_record_goes_to_the_dlq_with_context_and_the_pipeline_carries_on() {
         "connector.class": "FileStreamSink", "topics": topic, "file": dir.path().join("strict.txt"),
         "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "false",
     });
-    let resp = client
-        .put(format!("{}/connectors/strict-sink/config", worker.url))
-        .json(&strict)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(resp.status(), 201);
+    create_connector(&client, &worker.url, "strict-sink", &strict).await;
     let failed = wait_for(&client, &worker.url, "strict-sink", |s| {
         s["tasks"][0]["state"] == "FAILED"
     })

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{
-    eventually, free_port, json, rampart_bin, unique, wait_for, worker_properties, WorkerProcess,
+    create_connector, eventually, free_port, json, rampart_bin, unique, wait_for,
+    worker_properties, WorkerProcess,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,13 +79,7 @@ async fn connector_created_over_rest_survives_a_restart() {
     {
         let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
         worker.wait_healthy().await;
-        let resp = client
-            .put(format!("{}/connectors/keeper/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(resp.status(), 201);
+        create_connector(&client, &worker.url, "keeper", &cfg).await;
         let resp = client
             .post(format!("{}/connectors", worker.url))
             .json(&json!({"name": "runner", "config": cfg}))

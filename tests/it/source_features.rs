@@ -9,7 +9,8 @@ use rdkafka::ClientConfig;
 use serde_json::json;
 
 use crate::support::{
-    bootstrap, eventually, free_port, json, unique, worker_properties, WorkerProcess,
+    bootstrap, create_connector, eventually, free_port, json, unique, worker_properties,
+    WorkerProcess,
 };
 
 fn partitions(topic: &str) -> Option<usize> {
@@ -56,13 +57,7 @@ async fn topics_are_created_per_config_and_secrets_stay_placeholders() {
         "topic.creation.default.partitions": "2",
         "topic.creation.default.replication.factor": "1",
     });
-    let resp = client
-        .put(format!("{}/connectors/secret-src/config", worker.url))
-        .json(&config)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(resp.status(), 201);
+    create_connector(&client, &worker.url, "secret-src", &config).await;
 
     // The task read the resolved file: its offset names the real path.
     let url = worker.url.clone();

@@ -331,3 +331,32 @@ pub async fn create_topic(topic: &str, partitions: i32) {
         r.expect("topic created");
     }
 }
+
+/// Creates (or replaces) a connector over REST and checks it was created.
+pub async fn create_connector(
+    client: &reqwest::Client,
+    url: &str,
+    name: &str,
+    config: &serde_json::Value,
+) {
+    let resp = client
+        .put(format!("{url}/connectors/{name}/config"))
+        .json(config)
+        .send()
+        .await
+        .expect("worker answers");
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    assert_eq!(status, 201, "creating {name}: {body}");
+}
+
+/// Pauses a connector over REST and waits until its tasks are PAUSED.
+pub async fn pause(client: &reqwest::Client, url: &str, name: &str) {
+    let resp = client
+        .put(format!("{url}/connectors/{name}/pause"))
+        .send()
+        .await
+        .expect("worker answers");
+    assert_eq!(resp.status(), 202, "pausing {name}");
+    wait_for(client, url, name, |s| s["tasks"][0]["state"] == "PAUSED").await;
+}

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{
-    eventually, free_port, json, metric, unique, wait_for, worker_properties, WorkerProcess,
+    create_connector, eventually, free_port, json, metric, pause, unique, wait_for,
+    worker_properties, WorkerProcess,
 };
 
 fn logger(args: &[&str]) {
@@ -64,18 +65,7 @@ async fn logger_messages_over_udp_and_tcp_arrive_parsed() {
             json!({"connector.class": "FileStreamSink", "topics": topic, "file": out, "value.converter": "org.apache.kafka.connect.storage.StringConverter"}),
         ),
     ] {
-        let resp = client
-            .put(format!("{}/connectors/{name}/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(
-            resp.status(),
-            201,
-            "{name}: {}",
-            resp.text().await.unwrap_or_default()
-        );
+        create_connector(&client, &worker.url, name, &cfg).await;
     }
     running(&client, &worker.url, "syslog-udp", 2).await;
     running(&client, &worker.url, "syslog-tcp", 1).await;
@@ -205,31 +195,13 @@ async fn messages_accepted_before_a_graceful_stop_reach_kafka() {
             json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
         ),
     ] {
-        let resp = client
-            .put(format!("{}/connectors/{name}/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(resp.status(), 201);
+        create_connector(&client, &worker.url, name, &cfg).await;
     }
     running(&client, &worker.url, "syslog-tcp", 1).await;
     // Paused, the task polls nothing: accepted messages wait in its buffer.
-    assert_eq!(
-        client
-            .put(format!("{}/connectors/syslog-tcp/pause", worker.url))
-            .send()
-            .await
-            .expect("answers")
-            .status(),
-        202
-    );
     let url = worker.url.clone();
     let client_ref = &client;
-    wait_for(&client, &worker.url, "syslog-tcp", |s| {
-        s["tasks"][0]["state"] == "PAUSED"
-    })
-    .await;
+    pause(&client, &worker.url, "syslog-tcp").await;
 
     let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", syslog_port))
         .await
@@ -446,13 +418,7 @@ async fn tls_listener_with_client_certificates() {
             json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
         ),
     ] {
-        let resp = client
-            .put(format!("{}/connectors/{name}/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(resp.status(), 201);
+        create_connector(&client, &worker.url, name, &cfg).await;
     }
     running(&client, &worker.url, "syslog-tls", 1).await;
 
@@ -552,18 +518,7 @@ async fn rsyslog_forwards_octet_counted_and_over_tls() {
             json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
         ),
     ] {
-        let resp = client
-            .put(format!("{}/connectors/{name}/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(
-            resp.status(),
-            201,
-            "{}",
-            resp.text().await.unwrap_or_default()
-        );
+        create_connector(&client, &worker.url, name, &cfg).await;
     }
     running(&client, &worker.url, "from-rsyslog-tcp", 1).await;
     running(&client, &worker.url, "from-rsyslog-tls", 1).await;
@@ -740,13 +695,7 @@ async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
         "topic.creation.default.partitions": 1, "topic.creation.default.replication.factor": 1,
         "producer.override.queue.buffering.max.messages": 200,
     });
-    let resp = client
-        .put(format!("{}/connectors/frozen/config", worker.url))
-        .json(&cfg)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(resp.status(), 201);
+    create_connector(&client, &worker.url, "frozen", &cfg).await;
     running(&client, &worker.url, "frozen", 1).await;
     // One message through first, so the topic exists before the freeze.
     let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", syslog_port))
@@ -841,30 +790,12 @@ async fn udp_drops_show_in_metrics_and_task_status() {
         "connector.class": "SyslogSource", "syslog.listener": "UDP", "syslog.listen.address": "127.0.0.1",
         "syslog.port": udp_port, "topic": unique("udp-drops"), "syslog.queue.max.size": 5,
     });
-    let resp = client
-        .put(format!("{}/connectors/udp/config", worker.url))
-        .json(&cfg)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(resp.status(), 201);
+    create_connector(&client, &worker.url, "udp", &cfg).await;
     running(&client, &worker.url, "udp", 1).await;
     // Paused, the task drains nothing: a 5-message buffer overflows.
-    assert_eq!(
-        client
-            .put(format!("{}/connectors/udp/pause", worker.url))
-            .send()
-            .await
-            .expect("answers")
-            .status(),
-        202
-    );
     let url = worker.url.clone();
     let client_ref = &client;
-    wait_for(&client, &worker.url, "udp", |s| {
-        s["tasks"][0]["state"] == "PAUSED"
-    })
-    .await;
+    pause(&client, &worker.url, "udp").await;
     let sender = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -966,13 +897,7 @@ async fn strict_rejects_follow_errors_tolerance() {
             json!({"connector.class": "FileStreamSink", "topics": topic, "file": out}),
         ),
     ] {
-        let resp = client
-            .put(format!("{}/connectors/{name}/config", worker.url))
-            .json(&cfg)
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(resp.status(), 201);
+        create_connector(&client, &worker.url, name, &cfg).await;
     }
     running(&client, &worker.url, "strict", 1).await;
     running(&client, &worker.url, "tolerant", 1).await;
