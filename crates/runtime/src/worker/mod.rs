@@ -6,6 +6,7 @@ mod errors;
 mod metrics;
 mod sink;
 mod source;
+mod submitted;
 mod topic_creation;
 
 use std::collections::{BTreeSet, HashMap};
@@ -35,7 +36,8 @@ use crate::stores::{OffsetBackingStore, StatusBackingStore};
 use crate::worker_config::WorkerConfig;
 use errors::TaskErrantRecordReporter;
 use sink::{SinkConsumerContext, SinkTaskRunner};
-use source::SourceTaskRunner;
+use source::{SourceProducer, SourceTaskRunner};
+use submitted::{SourceProducerContext, SubmittedRecords};
 use topic_creation::TopicCreator;
 
 pub(crate) use sink::committed_offsets;
@@ -407,13 +409,15 @@ impl Worker {
         };
         match (plugin.new_task)() {
             Task::Source(task) => {
-                let producer: FutureProducer = kafka::producer_config(
+                let (submitted, failed) = SubmittedRecords::new();
+                let context = SourceProducerContext::new(submitted.clone(), shared.clone());
+                let producer: SourceProducer = kafka::producer_config(
                     &self.config,
                     config,
                     &format!("connector-producer-{name}-{}", id.task),
                 )
                 .map_err(ConnectError::BadRequest)?
-                .create()
+                .create_with_context(context)
                 .map_err(|e| ConnectError::connect(format!("cannot create producer: {e}")))?;
                 let worker_cfg = self.config.clone();
                 let connector_cfg = config.clone();
@@ -426,7 +430,9 @@ impl Worker {
                 let runner = SourceTaskRunner {
                     shared,
                     task,
-                    producer,
+                    producer: Arc::new(producer),
+                    submitted,
+                    failed: Some(failed),
                     offsets: self.offsets.clone(),
                     context: SourceTaskContext {
                         offsets: Arc::new(crate::stores::ConnectorOffsetReader {

@@ -2,22 +2,22 @@
 //! records, produces them with `acks=all`, and commits a source offset only
 //! once the broker acknowledged every record before it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rampart_core::connector::{SourceTask, SourceTaskContext};
 use rampart_core::herder::TargetState;
-use rampart_core::record::{SourceMap, SourceRecord};
+use rampart_core::record::SourceRecord;
 use rampart_core::{ConnectError, ConnectResult};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
-use tokio::sync::{mpsc, oneshot, watch};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
 use super::errors::{RawRecord, Stage};
 use super::metrics::TaskMetrics;
+use super::submitted::{Position, SourceProducerContext, SubmittedRecords};
 use super::topic_creation::TopicCreator;
 use super::{TaskShared, TaskStatus};
 use crate::stores::OffsetBackingStore;
@@ -26,28 +26,16 @@ use crate::stores::OffsetBackingStore;
 /// `poll`, so a slow broker slows the source instead of growing memory.
 const MAX_OUTSTANDING: usize = 10_000;
 
-enum Ack {
-    // A record sent to Kafka: its source position becomes committable once
-    // the delivery future (and every earlier one) completes.
-    Pending {
-        delivery: DeliveryFuture,
-        position: Option<(SourceMap, SourceMap)>,
-        topic: String,
-    },
-    // A record dropped by a transform or skipped by error tolerance.
-    Done {
-        position: Option<(SourceMap, SourceMap)>,
-    },
-}
-
-// Offsets acknowledged but not yet written to the offset store, keyed by the
-// source partition's JSON text.
-type Committable = Arc<Mutex<HashMap<String, (SourceMap, SourceMap)>>>;
+/// The producer of a source task, acknowledging into its submitted records.
+pub(crate) type SourceProducer = ThreadedProducer<SourceProducerContext>;
 
 pub(crate) struct SourceTaskRunner {
     pub(crate) shared: TaskShared,
     pub(crate) task: Box<dyn SourceTask>,
-    pub(crate) producer: FutureProducer,
+    pub(crate) producer: Arc<SourceProducer>,
+    pub(crate) submitted: Arc<SubmittedRecords>,
+    /// The first delivery failure, from the producer's callback.
+    pub(crate) failed: Option<oneshot::Receiver<ConnectError>>,
     pub(crate) offsets: Arc<dyn OffsetBackingStore>,
     pub(crate) context: SourceTaskContext,
     pub(crate) topics: TopicCreator,
@@ -70,15 +58,10 @@ impl SourceTaskRunner {
         if let Some(m) = self.task.metrics() {
             let _ = self.shared.metrics.connector.set(m);
         }
-        let committable: Committable = Arc::default();
-        let (ack_tx, ack_rx) = mpsc::channel(MAX_OUTSTANDING);
-        let (fail_tx, mut fail_rx) = oneshot::channel();
-        let acker = tokio::spawn(acknowledge(
-            ack_rx,
-            committable.clone(),
-            fail_tx,
-            self.shared.clone(),
-        ));
+        let mut fail_rx = self
+            .failed
+            .take()
+            .ok_or_else(|| ConnectError::connect("source task runner started twice"))?;
         let mut flush = tokio::time::interval(self.shared.worker.offset_flush_interval);
         flush.tick().await;
         let outcome = 'run: loop {
@@ -89,8 +72,8 @@ impl SourceTaskRunner {
                     self.shared.set_status(TaskStatus::Paused);
                     tokio::select! {
                         changed = control.changed() => if changed.is_err() { break Ok(()) },
-                        _ = flush.tick() => self.commit(&committable).await?,
-                        failed = &mut fail_rx => break Err(failed.unwrap_or_else(|_| ConnectError::connect("acknowledger stopped"))),
+                        _ = flush.tick() => self.commit().await?,
+                        failed = &mut fail_rx => break Err(failed.unwrap_or_else(|_| ConnectError::connect("producer stopped"))),
                     }
                     continue;
                 }
@@ -99,8 +82,8 @@ impl SourceTaskRunner {
             tokio::select! {
                 biased;
                 changed = control.changed() => if changed.is_err() { break Ok(()) },
-                failed = &mut fail_rx => break Err(failed.unwrap_or_else(|_| ConnectError::connect("acknowledger stopped"))),
-                _ = flush.tick() => self.commit(&committable).await?,
+                failed = &mut fail_rx => break Err(failed.unwrap_or_else(|_| ConnectError::connect("producer stopped"))),
+                _ = flush.tick() => self.commit().await?,
                 batch = self.task.poll() => {
                     // On failure, still commit what the broker acknowledged.
                     let batch = match batch {
@@ -109,7 +92,7 @@ impl SourceTaskRunner {
                     };
                     TaskMetrics::add(&self.shared.metrics.records_in, batch.len() as u64);
                     for record in batch {
-                        if let Err(e) = self.send(record, &ack_tx).await {
+                        if let Err(e) = self.send(record).await {
                             break 'run Err(e);
                         }
                     }
@@ -126,7 +109,7 @@ impl SourceTaskRunner {
                         info!(task = %self.shared.id, records = records.len(), "sending records drained at shutdown");
                     }
                     for record in records {
-                        self.send(record, &ack_tx).await?;
+                        self.send(record).await?;
                     }
                 }
                 Ok(Err(e)) => warn!(task = %self.shared.id, error = %e, "drain at shutdown failed"),
@@ -135,7 +118,6 @@ impl SourceTaskRunner {
         }
         // Let in-flight records finish, within the graceful shutdown timeout,
         // then commit what was acknowledged.
-        drop(ack_tx);
         let timeout = self.shared.worker.task_shutdown_timeout;
         if tokio::time::timeout(timeout, self.producer_flush())
             .await
@@ -143,8 +125,11 @@ impl SourceTaskRunner {
         {
             warn!(task = %self.shared.id, "graceful shutdown timed out; unacknowledged records will be re-sent after restart");
         }
-        let _ = tokio::time::timeout(timeout, acker).await;
-        self.commit(&committable).await?;
+        let outstanding = self.submitted.outstanding();
+        if outstanding > 0 {
+            warn!(task = %self.shared.id, outstanding, "records not acknowledged at shutdown will be re-sent after restart");
+        }
+        self.commit().await?;
         outcome
     }
 
@@ -154,17 +139,14 @@ impl SourceTaskRunner {
         let _ = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
     }
 
-    async fn commit(&mut self, committable: &Committable) -> ConnectResult<()> {
+    async fn commit(&mut self) -> ConnectResult<()> {
         self.shared.refresh_warning();
-        let entries: Vec<(SourceMap, Option<SourceMap>)> = {
-            let mut c = committable
-                .lock()
-                .map_err(|_| ConnectError::connect("offset tracker poisoned"))?;
-            std::mem::take(&mut *c)
-                .into_values()
-                .map(|(p, o)| (p, Some(o)))
-                .collect()
-        };
+        let entries: Vec<_> = self
+            .submitted
+            .take_committable()
+            .into_values()
+            .map(|(p, o)| (p, Some(o)))
+            .collect();
         if entries.is_empty() {
             return Ok(());
         }
@@ -174,14 +156,14 @@ impl SourceTaskRunner {
         self.task.commit().await
     }
 
-    async fn send(
-        &mut self,
-        mut record: SourceRecord,
-        ack_tx: &mpsc::Sender<Ack>,
-    ) -> ConnectResult<()> {
+    async fn send(&mut self, mut record: SourceRecord) -> ConnectResult<()> {
+        if self.submitted.outstanding() >= MAX_OUTSTANDING {
+            self.submitted.wait_for_room(MAX_OUTSTANDING).await;
+        }
         // The source position travels beside the record, not through the
         // transforms: it is the framework's, whatever they do to the record.
-        let position = match (record.source_partition.take(), record.source_offset.take()) {
+        let position: Position = match (record.source_partition.take(), record.source_offset.take())
+        {
             (Some(p), Some(o)) => Some((p, o)),
             _ => None,
         };
@@ -194,13 +176,13 @@ impl SourceTaskRunner {
         };
         let transformed = match self.shared.transforms.apply_traced(record) {
             Ok(Some(r)) => r,
-            Ok(None) => return send_ack(ack_tx, Ack::Done { position }).await,
+            Ok(None) => return self.skip(position),
             Err(e) => {
                 self.shared
                     .errors
                     .handle(Stage::Transformation, &e.class, e.error, Some(&raw()))
                     .await?;
-                return send_ack(ack_tx, Ack::Done { position }).await;
+                return self.skip(position);
             }
         };
         let conv = &self.shared.converters;
@@ -223,7 +205,7 @@ impl SourceTaskRunner {
                     .errors
                     .handle(Stage::KeyConverter, &conv.classes[0], e, Some(&raw()))
                     .await?;
-                return send_ack(ack_tx, Ack::Done { position }).await;
+                return self.skip(position);
             }
         };
         let value = match self
@@ -244,55 +226,64 @@ impl SourceTaskRunner {
                     .errors
                     .handle(Stage::ValueConverter, &conv.classes[1], e, Some(&raw()))
                     .await?;
-                return send_ack(ack_tx, Ack::Done { position }).await;
+                return self.skip(position);
             }
         };
-        let headers = match self
-            .shared
-            .errors
-            .retry(|| Ok(conv.serialize_headers(topic, &transformed.headers)?))
-            .await
-        {
-            Ok(h) => h,
-            Err(e) => {
-                self.shared
-                    .errors
-                    .handle(Stage::HeaderConverter, &conv.classes[2], e, Some(&raw()))
-                    .await?;
-                return send_ack(ack_tx, Ack::Done { position }).await;
-            }
-        };
-        self.topics.ensure(&transformed.topic).await?;
-        let mut owned_headers = OwnedHeaders::new_with_capacity(headers.len());
-        for (k, v) in &headers {
-            owned_headers = owned_headers.insert(Header {
-                key: k,
-                value: v.as_deref(),
+        let mut headers = OwnedHeaders::new_with_capacity(transformed.headers.len());
+        for h in transformed.headers.iter() {
+            let value = match self
+                .shared
+                .errors
+                .retry(|| {
+                    Ok(conv.header.from_connect_header(
+                        topic,
+                        &h.key,
+                        h.schema.as_ref(),
+                        &h.value,
+                    )?)
+                })
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    self.shared
+                        .errors
+                        .handle(Stage::HeaderConverter, &conv.classes[2], e, Some(&raw()))
+                        .await?;
+                    return self.skip(position);
+                }
+            };
+            headers = headers.insert(Header {
+                key: &h.key,
+                value: value.as_deref(),
             });
         }
-        let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&transformed.topic);
+        self.topics.ensure(&transformed.topic).await?;
+        let seq = self.submitted.submit(position);
+        let mut br: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&transformed.topic, seq as usize);
         if let Some(k) = &key {
-            fr = fr.key(k.as_slice());
+            br = br.key(k.as_slice());
         }
         if let Some(v) = &value {
-            fr = fr.payload(v.as_slice());
+            br = br.payload(v.as_slice());
         }
-        if !headers.is_empty() {
-            fr = fr.headers(owned_headers);
+        if !transformed.headers.is_empty() {
+            br = br.headers(headers);
         }
         if let Some(p) = transformed.partition {
-            fr = fr.partition(p);
+            br = br.partition(p);
         }
         if let Some(ts) = transformed.timestamp {
-            fr = fr.timestamp(ts);
+            br = br.timestamp(ts);
         }
         let mut backoff = Duration::from_millis(1);
-        let delivery = loop {
-            match self.producer.send_result(fr) {
-                Ok(d) => break d,
+        loop {
+            match self.producer.send(br) {
+                Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // librdkafka's queue is full: wait for deliveries to drain.
-                    fr = back;
+                    br = back;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_millis(100));
                 }
@@ -302,77 +293,11 @@ impl SourceTaskRunner {
                     )))
                 }
             }
-        };
-        send_ack(
-            ack_tx,
-            Ack::Pending {
-                delivery,
-                position,
-                topic: transformed.topic,
-            },
-        )
-        .await
-    }
-}
-
-async fn send_ack(tx: &mpsc::Sender<Ack>, ack: Ack) -> ConnectResult<()> {
-    tx.send(ack)
-        .await
-        .map_err(|_| ConnectError::connect("acknowledger stopped"))
-}
-
-fn position_key(p: &SourceMap) -> String {
-    serde_json::Value::Object(p.clone()).to_string()
-}
-
-// Awaits deliveries in send order, so when a record's future completes every
-// earlier record is acknowledged too and its offset may be committed.
-async fn acknowledge(
-    mut rx: mpsc::Receiver<Ack>,
-    committable: Committable,
-    fail: oneshot::Sender<ConnectError>,
-    shared: TaskShared,
-) {
-    // Most sources have few partitions: remember the last one's key rather
-    // than serialising the partition map for every record.
-    let mut last_key: Option<(SourceMap, String)> = None;
-    while let Some(ack) = rx.recv().await {
-        let position = match ack {
-            Ack::Done { position } => position,
-            Ack::Pending {
-                delivery,
-                position,
-                topic,
-            } => match delivery.await {
-                Ok(Ok(_)) => {
-                    TaskMetrics::add(&shared.metrics.records_out, 1);
-                    shared.record_topic(&topic);
-                    position
-                }
-                Ok(Err((e, _))) => {
-                    let _ = fail.send(ConnectError::connect(format!(
-                        "Unrecoverable exception from producer send callback: {e}"
-                    )));
-                    return;
-                }
-                Err(_) => {
-                    let _ = fail.send(ConnectError::connect("producer was closed before delivery"));
-                    return;
-                }
-            },
-        };
-        if let Some((p, o)) = position {
-            let key = match &last_key {
-                Some((lp, k)) if *lp == p => k.clone(),
-                _ => {
-                    let k = position_key(&p);
-                    last_key = Some((p.clone(), k.clone()));
-                    k
-                }
-            };
-            if let Ok(mut c) = committable.lock() {
-                c.insert(key, (p, o));
-            }
         }
+    }
+
+    fn skip(&self, position: Position) -> ConnectResult<()> {
+        self.submitted.skip(position);
+        Ok(())
     }
 }
