@@ -104,6 +104,25 @@ fn main() {
         }
     });
 
+    let json = rampart_core::converter::converter_for(
+        "org.apache.kafka.connect.json.JsonConverter",
+        &[("schemas.enable".to_string(), "false".to_string())].into(),
+        false,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let schema = Some(rampart_connector_syslog::record::value_schema());
+    for (name, set) in [
+        ("parse + struct + JSON rfc3164", &ssh),
+        ("parse + struct + JSON rfc5424", &rfc5424),
+    ] {
+        measure(name, set, 1, |l| {
+            if let Ok(m) = parse(black_box(l), received, &options) {
+                let v = rampart_core::data::Value::Struct(to_struct(&m, &ctx));
+                black_box(json.from_connect("t", schema.as_ref(), &v).ok());
+            }
+        });
+    }
+
     // Framing: the RFC 5424 lines in one stream, octet-counted and LF-ended.
     let mut stream = Vec::new();
     let mut lf_stream = Vec::new();

@@ -1,8 +1,12 @@
-//! Sockets: UDP datagrams and TCP/TLS streams become framed messages on a
-//! bounded channel. A full channel pauses TCP reads (the sender slows down)
-//! and drops UDP datagrams, which are counted. The task parses them into
-//! records as it polls: a queued message costs its bytes (~200), where a
-//! parsed record costs ten times that, so the buffer's memory stays small.
+//! Sockets: UDP datagrams and TCP/TLS streams become framed messages in a
+//! buffer bounded in messages (`syslog.queue.max.size`). A full buffer
+//! pauses TCP reads (the sender slows down) and drops UDP datagrams, which
+//! are counted. The task parses them into records as it polls: a queued
+//! message costs its bytes (~200), where a parsed record costs ten times
+//! that, so the buffer's memory stays small.
+//!
+//! The messages of one TCP read travel together, in one allocation and one
+//! channel send: per message, those cost more than parsing did.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +18,7 @@ use rampart_core::record::{ConnectRecord, Headers};
 use rampart_core::{ConnectError, ConnectResult};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpSocket, UdpSocket};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
@@ -78,17 +82,92 @@ fn bump(c: &AtomicU64) -> u64 {
     c.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-/// One framed message as received, waiting to be parsed.
+/// Framed messages from one read of one socket, waiting to be parsed.
 pub(crate) struct Accepted {
+    /// The messages, back to back.
     bytes: Vec<u8>,
+    /// Where each message ends in `bytes`.
+    ends: Vec<usize>,
     remote: SocketAddr,
     at: DateTime<Utc>,
+    /// Buffer slots held until the task takes the messages.
+    permits: u32,
+}
+
+impl Accepted {
+    fn new(remote: SocketAddr) -> Self {
+        Accepted {
+            bytes: Vec::new(),
+            ends: Vec::new(),
+            remote,
+            at: Utc::now(),
+            permits: 0,
+        }
+    }
+
+    fn push(&mut self, message: &[u8]) {
+        self.bytes.extend_from_slice(message);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// How many messages it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn messages(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(from, to)| self.bytes.get(from..to).unwrap_or_default())
+    }
+}
+
+/// The buffer between the sockets and the task: a channel of batches, and
+/// one permit per queued message so the bound is in messages.
+pub(crate) struct Buffer {
+    rx: mpsc::UnboundedReceiver<Accepted>,
+    room: Arc<Semaphore>,
+}
+
+impl Buffer {
+    /// The buffer and the sending side the listener gets through `Ingest`.
+    pub(crate) fn new(
+        max_messages: usize,
+    ) -> (Self, mpsc::UnboundedSender<Accepted>, Arc<Semaphore>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let room = Arc::new(Semaphore::new(max_messages.min(Semaphore::MAX_PERMITS)));
+        (
+            Buffer {
+                rx,
+                room: room.clone(),
+            },
+            tx,
+            room,
+        )
+    }
+
+    /// The next batch; `None` once every reader has stopped. Cancel-safe.
+    pub(crate) async fn recv(&mut self) -> Option<Accepted> {
+        let batch = self.rx.recv().await?;
+        self.room.add_permits(batch.permits as usize);
+        Some(batch)
+    }
+
+    /// A batch if one is waiting.
+    pub(crate) fn try_recv(&mut self) -> Option<Accepted> {
+        let batch = self.rx.try_recv().ok()?;
+        self.room.add_permits(batch.permits as usize);
+        Some(batch)
+    }
 }
 
 /// Hands framed messages to the task.
 #[derive(Clone)]
 pub(crate) struct Ingest {
-    pub(crate) tx: mpsc::Sender<Accepted>,
+    pub(crate) tx: mpsc::UnboundedSender<Accepted>,
+    /// One permit per message the buffer may still take.
+    pub(crate) room: Arc<Semaphore>,
     pub(crate) config: Arc<SyslogConfig>,
     pub(crate) stats: Arc<ListenerStats>,
     pub(crate) listener: Arc<str>,
@@ -97,12 +176,23 @@ pub(crate) struct Ingest {
 }
 
 impl Ingest {
-    fn accept(bytes: &[u8], remote: SocketAddr) -> Accepted {
-        Accepted {
-            bytes: bytes.to_vec(),
-            remote,
-            at: Utc::now(),
+    /// Queues a batch, waiting for room (TCP: the sender is slowed by flow
+    /// control meanwhile). `false` once the task has gone.
+    async fn send(&self, mut batch: Accepted) -> bool {
+        // A batch larger than the whole buffer waits for all of it.
+        let want = batch.len().min(self.config.queue_max).max(1);
+        let want = u32::try_from(want).unwrap_or(u32::MAX);
+        match self.room.acquire_many(want).await {
+            Ok(p) => p.forget(),
+            Err(_) => return false,
         }
+        batch.permits = want;
+        let n = batch.len() as u64;
+        if self.tx.send(batch).is_err() {
+            return false;
+        }
+        self.stats.received.fetch_add(n, Ordering::Relaxed);
+        true
     }
 }
 
@@ -116,42 +206,52 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    /// Parses one message. `None` when strict parsing refused it.
-    pub(crate) fn record(&self, accepted: &Accepted) -> Option<ConnectRecord> {
-        let (bytes, remote) = (accepted.bytes.as_slice(), accepted.remote);
+    /// Parses a batch's messages into `out`; messages refused by strict
+    /// parsing are counted (and fail the task without error tolerance).
+    pub(crate) fn record(&self, accepted: &Accepted, out: &mut Vec<ConnectRecord>) {
+        let remote = accepted.remote;
         let received = Received {
             at: accepted.at,
             remote: Some(remote),
         };
-        let message = match parse::parse(bytes, received.at, &self.config.parse) {
-            Ok(m) => m,
-            Err(e) => {
-                let n = bump(&self.stats.parse_rejected);
-                if !self.config.tolerate_errors {
-                    // Nothing is dropped silently: without tolerance the
-                    // task fails with the reason, as a Kafka task would.
-                    if let Ok(mut f) = self.fatal.lock() {
-                        f.get_or_insert_with(|| {
-                            ConnectError::Data(rampart_core::DataError::new(format!(
-                                "message from {remote} rejected by strict parsing: {e}"
-                            )))
-                        });
-                    }
-                } else if n.is_power_of_two() {
-                    warn!(listener = %self.listener, %remote, error = %e, rejected = n, "message rejected by strict parsing (errors.tolerance=all)");
+        // Formatted once per batch, not per message.
+        let remote_header = remote.to_string();
+        for bytes in accepted.messages() {
+            let message = match parse::parse(bytes, received.at, &self.config.parse) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.reject(remote, &e);
+                    continue;
                 }
-                return None;
+            };
+            out.push(self.to_record(&message, &received, &remote_header));
+        }
+    }
+
+    fn reject(&self, remote: SocketAddr, e: &parse::ParseError) {
+        let n = bump(&self.stats.parse_rejected);
+        if !self.config.tolerate_errors {
+            // Nothing is dropped silently: without tolerance the
+            // task fails with the reason, as a Kafka task would.
+            if let Ok(mut f) = self.fatal.lock() {
+                f.get_or_insert_with(|| {
+                    ConnectError::Data(rampart_core::DataError::new(format!(
+                        "message from {remote} rejected by strict parsing: {e}"
+                    )))
+                });
             }
-        };
-        Some(self.to_record(&message, &received, remote))
+        } else if n.is_power_of_two() {
+            warn!(listener = %self.listener, %remote, error = %e, rejected = n, "message rejected by strict parsing (errors.tolerance=all)");
+        }
     }
 
     fn to_record(
         &self,
         message: &SyslogMessage<'_>,
         received: &Received,
-        remote: SocketAddr,
+        remote_header: &str,
     ) -> ConnectRecord {
+        let remote = received.remote.unwrap_or(([0, 0, 0, 0], 0).into());
         let (value_schema, value) = match self.config.format {
             OutputFormat::Confluent => (
                 Some(record::value_schema()),
@@ -168,7 +268,7 @@ impl Recorder {
             RecordKey::None => Value::Null,
         };
         let mut headers = Headers::default();
-        headers.add_string("syslog.remote.address", remote.to_string());
+        headers.add_string("syslog.remote.address", remote_header.to_string());
         headers.add_string("syslog.listener", self.listener.to_string());
         ConnectRecord {
             topic: self.config.topic.clone(),
@@ -248,18 +348,24 @@ pub(crate) async fn run_udp(socket: UdpSocket, mut ingest: Ingest) -> ConnectRes
         if bytes.is_empty() {
             continue;
         }
-        match ingest.tx.try_send(Ingest::accept(bytes, peer)) {
-            Ok(()) => {
-                bump(&ingest.stats.received);
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
+        match ingest.room.try_acquire() {
+            Ok(p) => p.forget(),
+            Err(TryAcquireError::NoPermits) => {
                 let dropped = bump(&ingest.stats.udp_dropped);
                 if dropped.is_power_of_two() {
                     warn!(listener = %ingest.listener, dropped, "buffer full: UDP datagrams dropped");
                 }
+                continue;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => return Ok(()),
+            Err(TryAcquireError::Closed) => return Ok(()),
         }
+        let mut batch = Accepted::new(peer);
+        batch.push(bytes);
+        batch.permits = 1;
+        if ingest.tx.send(batch).is_err() {
+            return Ok(());
+        }
+        bump(&ingest.stats.received);
     }
 }
 
@@ -342,7 +448,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
         };
         let eof = read == 0;
         buf.extend_from_slice(chunk.get(..read).unwrap_or_default());
-        let mut records = Vec::new();
+        let mut batch = Accepted::new(peer);
         let consumed = if eof {
             let mut pos = 0;
             while let Some(step) = decoder.decode_eof(buf.get(pos..).unwrap_or_default()) {
@@ -353,7 +459,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
                     }
                     Frame::Rejected | Frame::Skipped => &[],
                 };
-                collect(ingest, &step.frame, bytes, peer, &mut records);
+                collect(ingest, &step.frame, bytes, peer, &mut batch);
                 if step.consumed == 0 {
                     break;
                 }
@@ -362,17 +468,14 @@ async fn read_stream<S: AsyncRead + Unpin>(
             pos
         } else {
             decoder.decode_all(&buf, |frame, bytes| {
-                collect(ingest, frame, bytes, peer, &mut records)
+                collect(ingest, frame, bytes, peer, &mut batch)
             })
         };
         buf.drain(..consumed.min(buf.len()));
-        for record in records {
-            // Awaiting a full buffer stops reading this socket: TCP flow
-            // control then slows the sender instead of memory growing.
-            if ingest.tx.send(record).await.is_err() {
-                return Ok(());
-            }
-            bump(&ingest.stats.received);
+        // Awaiting a full buffer stops reading this socket: TCP flow
+        // control then slows the sender instead of memory growing.
+        if batch.len() > 0 && !ingest.send(batch).await {
+            return Ok(());
         }
         if eof {
             return Ok(());
@@ -380,13 +483,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
     }
 }
 
-fn collect(
-    ingest: &Ingest,
-    frame: &Frame,
-    bytes: &[u8],
-    peer: SocketAddr,
-    out: &mut Vec<Accepted>,
-) {
+fn collect(ingest: &Ingest, frame: &Frame, bytes: &[u8], peer: SocketAddr, out: &mut Accepted) {
     match frame {
         Frame::Truncated(_) => {
             let n = bump(&ingest.stats.truncated);
@@ -407,5 +504,5 @@ fn collect(
     if bytes.is_empty() {
         return;
     }
-    out.push(Ingest::accept(bytes, peer));
+    out.push(bytes);
 }

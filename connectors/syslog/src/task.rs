@@ -8,18 +8,18 @@ use async_trait::async_trait;
 use rampart_core::connector::{Config, SourceTask, SourceTaskContext};
 use rampart_core::record::SourceRecord;
 use rampart_core::{ConnectError, ConnectResult};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::info;
 
 use crate::config::{SyslogConfig, Transport};
-use crate::listener::{self, Accepted, Bound, Ingest, ListenerStats, Recorder};
+use crate::listener::{self, Bound, Buffer, Ingest, ListenerStats, Recorder};
 
 /// Reads syslog messages from one socket bound by this task.
 #[derive(Default)]
 pub struct SyslogSourceTask {
     config: Option<Arc<SyslogConfig>>,
-    rx: Option<mpsc::Receiver<Accepted>>,
+    rx: Option<Buffer>,
     recorder: Option<Recorder>,
     listener: Option<JoinHandle<ConnectResult<()>>>,
     stats: Arc<ListenerStats>,
@@ -57,12 +57,13 @@ impl SourceTask for SyslogSourceTask {
             _ => None,
         };
         let bound = listener::bind(&config)?;
-        let (tx, rx) = mpsc::channel(config.queue_max);
+        let (rx, tx, room) = Buffer::new(config.queue_max);
         let (shutdown, shutdown_rx) = watch::channel(false);
         self.shutdown = Some(shutdown);
         let listener_name: Arc<str> = config.listener_name().into();
         let ingest = Ingest {
             tx,
+            room,
             config: config.clone(),
             stats: self.stats.clone(),
             listener: listener_name.clone(),
@@ -102,12 +103,12 @@ impl SourceTask for SyslogSourceTask {
             Err(_) => return Ok(Vec::new()),
         };
         let mut batch = Vec::with_capacity(config.batch.min(1024));
-        batch.extend(recorder.record(&first));
-        for _ in 1..config.batch {
-            match rx.try_recv() {
-                Ok(m) => batch.extend(recorder.record(&m)),
-                Err(_) => break,
-            }
+        let mut taken = first.len();
+        recorder.record(&first, &mut batch);
+        while taken < config.batch {
+            let Some(m) = rx.try_recv() else { break };
+            taken += m.len();
+            recorder.record(&m, &mut batch);
         }
         Ok(batch)
     }
@@ -125,7 +126,7 @@ impl SourceTask for SyslogSourceTask {
         let mut records = Vec::new();
         if let (Some(rx), Some(recorder)) = (self.rx.as_mut(), self.recorder.as_ref()) {
             while let Some(m) = rx.recv().await {
-                records.extend(recorder.record(&m));
+                recorder.record(&m, &mut records);
             }
         }
         Ok(records)
