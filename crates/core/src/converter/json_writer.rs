@@ -7,8 +7,6 @@
 //! because a map may repeat a key and the tree keeps the last value in the
 //! first key's position; they are rare on hot paths.
 
-use std::io::Write as _;
-
 use base64::Engine as _;
 use serde_json::Number;
 
@@ -23,7 +21,75 @@ fn ser_error(e: impl std::fmt::Display) -> DataError {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) -> Result<(), DataError> {
-    serde_json::to_writer(&mut *out, s).map_err(ser_error)
+    write_escaped(out, s);
+    Ok(())
+}
+
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+// True when one of the 8 bytes may need escaping: below 0x20, '"' or '\\'.
+// Borrows can only flag bytes above a byte that truly matches, so a false
+// alarm costs a byte-wise look at one word, never a missed escape.
+fn word_needs_escape(w: u64) -> bool {
+    let control = w.wrapping_sub(LOW * 0x20) & !w;
+    let quote = (w ^ (LOW * u64::from(b'"'))).wrapping_sub(LOW) & !(w ^ (LOW * u64::from(b'"')));
+    let backslash =
+        (w ^ (LOW * u64::from(b'\\'))).wrapping_sub(LOW) & !(w ^ (LOW * u64::from(b'\\')));
+    (control | quote | backslash) & HIGH != 0
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Appends `s` as a JSON string, escaped exactly as `serde_json` does:
+/// `\"`, `\\`, the short forms of \b \t \n \f \r, `\u00xx` for other
+/// control characters, everything else (including non-ASCII) as is. Checks
+/// eight bytes at a time: log lines rarely contain anything to escape, and
+/// this is the converter's hottest loop.
+pub(crate) fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !word_needs_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let end = (i + 8).min(bytes.len());
+        for (j, &b) in bytes.iter().enumerate().take(end).skip(i) {
+            if !needs_escape(b) {
+                continue;
+            }
+            out.extend_from_slice(bytes.get(start..j).unwrap_or_default());
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\x08' => out.extend_from_slice(b"\\b"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\x0c' => out.extend_from_slice(b"\\f"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[usize::from(b >> 4)]);
+                    out.push(HEX[usize::from(b & 0xf)]);
+                }
+            }
+            start = j + 1;
+        }
+        i = end;
+    }
+    out.extend_from_slice(bytes.get(start..).unwrap_or_default());
+    out.push(b'"');
 }
 
 fn write_number(out: &mut Vec<u8>, n: Option<Number>) -> Result<(), DataError> {
@@ -37,8 +103,7 @@ fn write_number(out: &mut Vec<u8>, n: Option<Number>) -> Result<(), DataError> {
 }
 
 fn write_int(out: &mut Vec<u8>, v: i64) {
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{v}");
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// Appends `value` as JSON to `out`, checked against `schema` when given.
@@ -130,4 +195,41 @@ pub(super) fn write_json(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_escaped;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        write_escaped(&mut out, s);
+        String::from_utf8(out).expect("escaping keeps UTF-8")
+    }
+
+    #[test]
+    fn escapes_every_character_as_serde_json_does() {
+        for c in (0u32..0x250).filter_map(char::from_u32) {
+            // At each position in and around an 8-byte word.
+            for pad in 0..10 {
+                let s = format!("{}{c}{}", "a".repeat(pad), "b".repeat(9 - pad));
+                let want = serde_json::to_string(&s).expect("a string serialises");
+                assert_eq!(escaped(&s), want, "{c:?} after {pad} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_mixed_text_as_serde_json_does() {
+        for s in [
+            "",
+            "plain ascii text longer than a word",
+            "tab\there \"quoted\" back\\slash\r\n\u{0}\u{1f}\u{7f} ümlaut 日本語 🔒",
+            "\"\"\"\"\"\"\"\"\"",
+            "1234567\"",
+        ] {
+            let want = serde_json::to_string(s).expect("a string serialises");
+            assert_eq!(escaped(s), want);
+        }
+    }
 }
