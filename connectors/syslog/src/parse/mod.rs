@@ -333,7 +333,12 @@ impl<'a> SyslogMessage<'a> {
 
 /// Bytes as text, borrowed when they are UTF-8.
 pub(crate) fn text(bytes: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+    // `from_utf8` validates whole words at a time; the lossy decoder walks
+    // chunk by chunk and cost a tenth of the parse. Most lines are valid.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// Strips the line terminators senders append (LF, CRLF, NUL).
