@@ -231,6 +231,17 @@ enum RsyslogOutput {
     Json,
 }
 
+/// omkafka's producer settings. `Same` is what the worker's source producer
+/// runs with: acks=all, idempotence (Kafka Connect's default since 3.0,
+/// which keeps order and drops retry duplicates), linger 5 ms. `Defaults`
+/// is acks=all and a 5 ms linger without idempotence, which costs
+/// librdkafka less: the comparison shows both.
+#[derive(Clone, Copy)]
+enum RsyslogProducer {
+    Same,
+    Defaults,
+}
+
 // Confluent's value fields that rsyslog has properties for; the same parse
 // and JSON rendering the syslog source does per message.
 const JSON_TEMPLATE: &str = r#"template(name="confluent" type="list" option.jsonf="on") {
@@ -251,7 +262,7 @@ const JSON_TEMPLATE: &str = r#"template(name="confluent" type="list" option.json
 }
 "#;
 
-async fn rsyslog(lines: &[Vec<u8>], output: RsyslogOutput) -> Run {
+async fn rsyslog(lines: &[Vec<u8>], output: RsyslogOutput, producer: RsyslogProducer) -> Run {
     let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/lib");
     assert!(
         lib.join("librdkafka.so.1").exists(),
@@ -262,8 +273,12 @@ async fn rsyslog(lines: &[Vec<u8>], output: RsyslogOutput) -> Run {
     let port = free_port();
     let topic = unique("bench-syslog-rsyslog");
     let conf = dir.path().join("rsyslog.conf");
-    // The omkafka settings match what the worker's producer does: acks=all
-    // and a short linger, so neither side wins by weaker durability.
+    let conf_params = match producer {
+        RsyslogProducer::Same => {
+            r#""queue.buffering.max.ms=5", "acks=all", "enable.idempotence=true""#
+        }
+        RsyslogProducer::Defaults => r#""queue.buffering.max.ms=5", "acks=all""#,
+    };
     let (template, use_template) = match output {
         RsyslogOutput::Raw => ("", ""),
         RsyslogOutput::Json => (JSON_TEMPLATE, r#" template="confluent""#),
@@ -277,7 +292,7 @@ module(load="omkafka")
 {template}
 ruleset(name="tokafka") {{
   action(type="omkafka" broker=["{broker}"] topic="{topic}" partitions.auto="on"{use_template}
-         confParam=["queue.buffering.max.ms=5", "acks=all"] resubmitOnFailure="on")
+         confParam=[{conf_params}] resubmitOnFailure="on")
 }}
 input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="tokafka")
 "#,
@@ -327,11 +342,26 @@ async fn main() {
     );
     let ours = rampart(&lines).await;
     report("rampart (syslog source, JSON values)", &ours);
-    let json = rsyslog(&lines, RsyslogOutput::Json).await;
-    report("rsyslog (imtcp → omkafka, JSON template)", &json);
-    let raw = rsyslog(&lines, RsyslogOutput::Raw).await;
-    report("rsyslog (imtcp → omkafka, raw message)", &raw);
-    for (what, theirs) in [("JSON", &json), ("raw", &raw)] {
+    let json = rsyslog(&lines, RsyslogOutput::Json, RsyslogProducer::Same).await;
+    report(
+        "rsyslog (imtcp → omkafka, JSON template, same producer settings)",
+        &json,
+    );
+    let json_defaults = rsyslog(&lines, RsyslogOutput::Json, RsyslogProducer::Defaults).await;
+    report(
+        "rsyslog (imtcp → omkafka, JSON template, not idempotent)",
+        &json_defaults,
+    );
+    let raw = rsyslog(&lines, RsyslogOutput::Raw, RsyslogProducer::Same).await;
+    report(
+        "rsyslog (imtcp → omkafka, raw message, same producer settings)",
+        &raw,
+    );
+    for (what, theirs) in [
+        ("JSON, same producer settings", &json),
+        ("JSON, not idempotent", &json_defaults),
+        ("raw, same producer settings", &raw),
+    ] {
         println!(
             "ratio rampart / rsyslog {what}: {:.2}x per CPU second, {:.2}x wall-clock rate",
             ours.per_core() / theirs.per_core(),
