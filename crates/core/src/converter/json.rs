@@ -103,6 +103,9 @@ pub struct JsonConverter {
     cache: Mutex<HashMap<String, SchemaRef>>,
     // Envelope schema JSON by schema address (see `schema_json`).
     written: Mutex<HashMap<usize, WrittenSchema>>,
+    // The last record's size: sizing the output buffer from it saves the
+    // reallocations (and copies) of growing from a fixed guess.
+    last_size: std::sync::atomic::AtomicUsize,
 }
 
 impl JsonConverter {
@@ -112,6 +115,7 @@ impl JsonConverter {
             config,
             cache: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
+            last_size: std::sync::atomic::AtomicUsize::new(256),
         }
     }
 
@@ -192,7 +196,8 @@ impl Converter for JsonConverter {
         if schema.is_none() && value.is_null() {
             return Ok(None);
         }
-        let mut out = Vec::with_capacity(256);
+        let hint = self.last_size.load(std::sync::atomic::Ordering::Relaxed);
+        let mut out = Vec::with_capacity(hint.clamp(64, 64 * 1024) + hint / 8);
         if self.config.schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
             match schema {
@@ -204,6 +209,12 @@ impl Converter for JsonConverter {
             out.push(b'}');
         } else {
             write_json(&self.config, schema.map(|s| s.as_ref()), value, &mut out)?;
+        }
+        // Written only when the size moved a lot, so tasks sharing the
+        // converter do not contend on the cache line per record.
+        if out.len() > hint || out.len() < hint / 2 {
+            self.last_size
+                .store(out.len(), std::sync::atomic::Ordering::Relaxed);
         }
         Ok(Some(out))
     }
