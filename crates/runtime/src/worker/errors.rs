@@ -196,12 +196,14 @@ impl ErrorHandler {
     /// backoff for up to `errors.retry.timeout` (`-1`: forever), with delays
     /// capped at `errors.retry.delay.max.ms`.
     pub async fn retry<T>(&self, mut op: impl FnMut() -> ConnectResult<T>) -> ConnectResult<T> {
-        let start = Instant::now();
+        // The clock is read on the first failure only: this runs for the
+        // key, value and every header of every record.
+        let mut start: Option<Instant> = None;
         let mut delay = RETRY_DELAY_MIN;
         loop {
             match op() {
                 Err(e) if e.is_retriable() => {
-                    let elapsed = start.elapsed();
+                    let elapsed = start.get_or_insert_with(Instant::now).elapsed();
                     let out_of_time = self.retry_timeout.is_some_and(|t| elapsed + delay > t);
                     if out_of_time {
                         return Err(e);
