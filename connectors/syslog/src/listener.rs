@@ -420,6 +420,19 @@ pub(crate) async fn run_tcp(
     }
 }
 
+/// Bytes read from a TCP connection at a time.
+const READ_SIZE: usize = 16 * 1024;
+
+// Appends up to `READ_SIZE` bytes; cancel-safe like `read`.
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    buf.reserve(READ_SIZE);
+    let mut limited = (&mut *stream).take(READ_SIZE as u64);
+    limited.read_buf(buf).await
+}
+
 /// Reads one connection: RFC 6587 frames, detected per connection.
 async fn read_stream<S: AsyncRead + Unpin>(
     mut stream: S,
@@ -427,8 +440,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
     ingest: &Ingest,
 ) -> std::io::Result<()> {
     let mut decoder = FrameDecoder::new(ingest.config.framing.clone());
-    let mut buf: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut chunk = vec![0u8; 16 * 1024];
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut shutdown = ingest.shutdown.clone();
     loop {
         let idle = ingest
@@ -436,7 +448,8 @@ async fn read_stream<S: AsyncRead + Unpin>(
             .idle_timeout
             .unwrap_or(std::time::Duration::MAX);
         let read = tokio::select! {
-            r = tokio::time::timeout(idle, stream.read(&mut chunk)) => match r {
+            // Straight into the frame buffer, after any partial frame.
+            r = tokio::time::timeout(idle, read_more(&mut stream, &mut buf)) => match r {
                 Ok(r) => r?,
                 Err(_) => {
                     debug!(listener = %ingest.listener, %peer, "closing idle connection");
@@ -447,7 +460,6 @@ async fn read_stream<S: AsyncRead + Unpin>(
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
         };
         let eof = read == 0;
-        buf.extend_from_slice(chunk.get(..read).unwrap_or_default());
         let mut batch = Accepted::new(peer);
         let consumed = if eof {
             let mut pos = 0;
