@@ -109,6 +109,28 @@ pub struct JsonConverter {
 }
 
 impl JsonConverter {
+    // Appends the JSON text, with the schema envelope when enabled.
+    fn write(
+        &self,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DataError> {
+        if self.config.schemas_enable {
+            out.extend_from_slice(b"{\"schema\":");
+            match schema {
+                Some(s) => out.extend_from_slice(&self.schema_json(s)),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"payload\":");
+            write_json(&self.config, schema.map(|s| s.as_ref()), value, out)?;
+            out.push(b'}');
+        } else {
+            write_json(&self.config, schema.map(|s| s.as_ref()), value, out)?;
+        }
+        Ok(())
+    }
+
     /// Builds a converter; `is_key` only matters for Kafka parity of errors.
     pub fn new(config: JsonConverterConfig, _is_key: bool) -> Self {
         JsonConverter {
@@ -198,18 +220,7 @@ impl Converter for JsonConverter {
         }
         let hint = self.last_size.load(std::sync::atomic::Ordering::Relaxed);
         let mut out = Vec::with_capacity(hint.clamp(64, 64 * 1024) + hint / 8);
-        if self.config.schemas_enable {
-            out.extend_from_slice(b"{\"schema\":");
-            match schema {
-                Some(s) => out.extend_from_slice(&self.schema_json(s)),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.extend_from_slice(b",\"payload\":");
-            write_json(&self.config, schema.map(|s| s.as_ref()), value, &mut out)?;
-            out.push(b'}');
-        } else {
-            write_json(&self.config, schema.map(|s| s.as_ref()), value, &mut out)?;
-        }
+        self.write(schema, value, &mut out)?;
         // Written only when the size moved a lot, so tasks sharing the
         // converter do not contend on the cache line per record.
         if out.len() > hint || out.len() < hint / 2 {
@@ -217,6 +228,21 @@ impl Converter for JsonConverter {
                 .store(out.len(), std::sync::atomic::Ordering::Relaxed);
         }
         Ok(Some(out))
+    }
+
+    fn from_connect_into(
+        &self,
+        _topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, DataError> {
+        out.clear();
+        if schema.is_none() && value.is_null() {
+            return Ok(false);
+        }
+        self.write(schema, value, out)?;
+        Ok(true)
     }
 
     fn to_connect(&self, _topic: &str, data: Option<&[u8]>) -> Result<SchemaAndValue, DataError> {
@@ -736,6 +762,42 @@ mod tests {
         assert_eq!(sv.value.get_field("b"), Some(&Value::Int64(1)));
         let out = c.from_connect("t", None, &sv.value).unwrap().unwrap();
         assert_eq!(out, input.to_vec());
+    }
+
+    #[test]
+    fn converting_into_a_reused_buffer_writes_what_from_connect_returns() {
+        let schema = Schema::new(SchemaType::Struct)
+            .field("host", schemas::string())
+            .field("odd \"name\"", schemas::optional_string())
+            .build();
+        let value = Value::Struct(
+            Struct::new(schema.clone())
+                .with("host", "fw1".into())
+                .unwrap(),
+        );
+        let mut buf = b"left over from the previous record".to_vec();
+        for c in [enveloped(), JsonConverter::schemaless()] {
+            let want = c.from_connect("t", Some(&schema), &value).unwrap();
+            assert!(c
+                .from_connect_into("t", Some(&schema), &value, &mut buf)
+                .unwrap());
+            assert_eq!(Some(&buf), want.as_ref());
+            assert!(!c
+                .from_connect_into("t", None, &Value::Null, &mut buf)
+                .unwrap());
+            assert!(buf.is_empty(), "a Kafka null leaves nothing behind");
+        }
+        let json: Json = serde_json::from_slice(
+            &JsonConverter::schemaless()
+                .from_connect("t", Some(&schema), &value)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"host": "fw1", "odd \"name\"": null})
+        );
     }
 
     #[test]

@@ -29,6 +29,29 @@ pub trait Converter: Send + Sync + std::fmt::Debug {
         value: &Value,
     ) -> Result<Option<Vec<u8>>, DataError>;
 
+    /// [`Self::from_connect`] into `out`, replacing its contents; false
+    /// for a Kafka null. The producer copies the bytes, so the source hot
+    /// path reuses one buffer instead of allocating one per record.
+    #[allow(clippy::wrong_self_convention)]
+    fn from_connect_into(
+        &self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, DataError> {
+        match self.from_connect(topic, schema, value)? {
+            Some(bytes) => {
+                *out = bytes;
+                Ok(true)
+            }
+            None => {
+                out.clear();
+                Ok(false)
+            }
+        }
+    }
+
     /// Deserialises Kafka bytes into Connect data.
     fn to_connect(&self, topic: &str, data: Option<&[u8]>) -> Result<SchemaAndValue, DataError>;
 }
