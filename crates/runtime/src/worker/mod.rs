@@ -441,6 +441,7 @@ impl Worker {
                         }),
                     },
                     topics,
+                    value_buf: Vec::new(),
                 };
                 Ok(tokio::spawn(runner.run(control)))
             }

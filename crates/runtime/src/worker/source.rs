@@ -39,6 +39,9 @@ pub(crate) struct SourceTaskRunner {
     pub(crate) offsets: Arc<dyn OffsetBackingStore>,
     pub(crate) context: SourceTaskContext,
     pub(crate) topics: TopicCreator,
+    /// The converted value of the record being sent, reused: librdkafka
+    /// copies it.
+    pub(crate) value_buf: Vec<u8>,
 }
 
 impl SourceTaskRunner {
@@ -167,9 +170,13 @@ impl SourceTaskRunner {
             (Some(p), Some(o)) => Some((p, o)),
             _ => None,
         };
-        let (topic, partition) = (record.topic.clone(), record.partition.unwrap_or(-1));
-        let raw = move || RawRecord {
-            topic,
+        // Errors name the record by its topic before transforms. Cloned only
+        // when transforms may change it: a copy per record showed up at
+        // syslog rates.
+        let original = (!self.shared.transforms.is_empty()).then(|| record.topic.clone());
+        let partition = record.partition.unwrap_or(-1);
+        let raw = |topic: &str| RawRecord {
+            topic: original.as_deref().unwrap_or(topic).to_string(),
             partition,
             offset: -1,
             ..Default::default()
@@ -180,7 +187,7 @@ impl SourceTaskRunner {
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::Transformation, &e.class, e.error, Some(&raw()))
+                    .handle(Stage::Transformation, &e.class, e.error, Some(&raw("")))
                     .await?;
                 return self.skip(position);
             }
@@ -203,19 +210,21 @@ impl SourceTaskRunner {
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::KeyConverter, &conv.classes[0], e, Some(&raw()))
+                    .handle(Stage::KeyConverter, &conv.classes[0], e, Some(&raw(topic)))
                     .await?;
                 return self.skip(position);
             }
         };
-        let value = match self
+        let value_buf = &mut self.value_buf;
+        let has_value = match self
             .shared
             .errors
             .retry(|| {
-                Ok(conv.value.from_connect(
+                Ok(conv.value.from_connect_into(
                     topic,
                     transformed.value_schema.as_ref(),
                     &transformed.value,
+                    value_buf,
                 )?)
             })
             .await
@@ -224,7 +233,12 @@ impl SourceTaskRunner {
             Err(e) => {
                 self.shared
                     .errors
-                    .handle(Stage::ValueConverter, &conv.classes[1], e, Some(&raw()))
+                    .handle(
+                        Stage::ValueConverter,
+                        &conv.classes[1],
+                        e,
+                        Some(&raw(topic)),
+                    )
                     .await?;
                 return self.skip(position);
             }
@@ -248,7 +262,12 @@ impl SourceTaskRunner {
                 Err(e) => {
                     self.shared
                         .errors
-                        .handle(Stage::HeaderConverter, &conv.classes[2], e, Some(&raw()))
+                        .handle(
+                            Stage::HeaderConverter,
+                            &conv.classes[2],
+                            e,
+                            Some(&raw(topic)),
+                        )
                         .await?;
                     return self.skip(position);
                 }
@@ -265,8 +284,8 @@ impl SourceTaskRunner {
         if let Some(k) = &key {
             br = br.key(k.as_slice());
         }
-        if let Some(v) = &value {
-            br = br.payload(v.as_slice());
+        if has_value {
+            br = br.payload(self.value_buf.as_slice());
         }
         if !transformed.headers.is_empty() {
             br = br.headers(headers);
