@@ -267,9 +267,12 @@ impl Recorder {
                 .map_or(Value::Null, |h| Value::String(h.to_string())),
             RecordKey::None => Value::Null,
         };
+        // The sender's address and port: the value has the address alone.
+        // One header, not more: each costs librdkafka three allocations per
+        // record, and a second header (the listener, the same on every
+        // record of a task) cost 4% of the pipeline's CPU.
         let mut headers = Headers::default();
-        headers.add_string("syslog.remote.address", remote_header.to_string());
-        headers.add_string("syslog.listener", self.listener.to_string());
+        headers.add_string(REMOTE_ADDRESS_HEADER, remote_header.to_string());
         ConnectRecord {
             topic: self.config.topic.clone(),
             key_schema: (!key.is_null()).then(schemas::optional_string),
@@ -282,6 +285,9 @@ impl Recorder {
         }
     }
 }
+
+/// The header naming the sender's address and port.
+pub const REMOTE_ADDRESS_HEADER: &str = "syslog.remote.address";
 
 /// Binds the task's socket; several tasks share the port (SO_REUSEPORT).
 pub(crate) enum Bound {
@@ -517,4 +523,45 @@ fn collect(ingest: &Ingest, frame: &Frame, bytes: &[u8], peer: SocketAddr, out: 
         return;
     }
     out.push(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_carry_the_sender_address_and_port_in_a_header() {
+        let config: rampart_core::connector::Config = [
+            ("topic", "syslog"),
+            ("syslog.listener", "TCP"),
+            ("syslog.port", "5514"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = Arc::new(SyslogConfig::parse(&config).expect("valid config"));
+        let recorder = Recorder {
+            config,
+            stats: Arc::default(),
+            listener: "tcp://0.0.0.0:5514".into(),
+            fatal: Arc::default(),
+        };
+        let mut batch = Accepted::new("192.0.2.7:40123".parse().expect("address"));
+        batch.push(b"<38>Dec 10 06:55:46 LabSZ sshd[24200]: Accepted password");
+        batch.push(b"<13>Dec 10 06:55:47 LabSZ su: session opened");
+        let mut out = Vec::new();
+        recorder.record(&batch, &mut out);
+        assert_eq!(out.len(), 2);
+        for record in &out {
+            assert_eq!(record.topic, "syslog");
+            let headers: Vec<_> = record.headers.iter().collect();
+            assert_eq!(headers.len(), 1, "{headers:?}");
+            assert_eq!(headers[0].key, REMOTE_ADDRESS_HEADER);
+            assert_eq!(
+                headers[0].value,
+                Value::String("192.0.2.7:40123".into()),
+                "address and port of the sender"
+            );
+        }
+    }
 }
