@@ -115,6 +115,12 @@ pub trait SourceTask: Send + Sync {
         None
     }
 
+    /// Told when records are safely handled, for sources that acknowledge
+    /// each record upstream (RELP). Asked once, after `start`.
+    fn committer(&self) -> Option<Arc<dyn RecordCommitter>> {
+        None
+    }
+
     /// On a graceful stop, before `stop`: stop taking input and return
     /// everything already accepted, so it reaches Kafka. Sources that cannot
     /// re-read their input (network listeners) need this; the default has
@@ -125,6 +131,16 @@ pub trait SourceTask: Send + Sync {
 
     /// Stops the task and releases its resources.
     async fn stop(&mut self) {}
+}
+
+/// Kafka's `SourceTask.commitRecord`, counted rather than per record: the
+/// framework reports, in the order `poll` and `drain` returned them, how
+/// many more records are done with: acknowledged by Kafka (`acks=all`),
+/// dropped by a transform, or skipped under `errors.tolerance=all`. Called
+/// from the producer's delivery thread; keep it short.
+pub trait RecordCommitter: Send + Sync {
+    /// The next `records` records, in order, are done with.
+    fn committed(&self, records: usize);
 }
 
 /// Offsets of a sink task, per original topic partition: the next offset to

@@ -61,6 +61,9 @@ impl SourceTaskRunner {
         if let Some(m) = self.task.metrics() {
             let _ = self.shared.metrics.connector.set(m);
         }
+        if let Some(c) = self.task.committer() {
+            self.submitted.set_committer(c);
+        }
         let mut fail_rx = self
             .failed
             .take()

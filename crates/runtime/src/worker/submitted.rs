@@ -9,8 +9,9 @@
 //! record cost more than parsing and converting a syslog line did.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use rampart_core::connector::RecordCommitter;
 use rampart_core::record::SourceMap;
 use rampart_core::ConnectError;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
@@ -46,13 +47,16 @@ struct Window {
 }
 
 impl Window {
-    // Moves the acknowledged prefix into `committable`.
-    fn advance(&mut self) {
+    // Moves the acknowledged prefix into `committable`; returns how many
+    // records it held.
+    fn advance(&mut self) -> usize {
+        let mut done = 0;
         while self.slots.front().is_some_and(|s| s.acked) {
             let Some(slot) = self.slots.pop_front() else {
                 break;
             };
             self.base += 1;
+            done += 1;
             let Some((partition, offset)) = slot.position else {
                 continue;
             };
@@ -66,6 +70,7 @@ impl Window {
             };
             self.committable.insert(key, (partition, offset));
         }
+        done
     }
 }
 
@@ -74,6 +79,8 @@ pub(crate) struct SubmittedRecords {
     window: Mutex<Window>,
     room: Notify,
     failure: Mutex<Option<oneshot::Sender<ConnectError>>>,
+    /// The task's per-record acknowledgement, set once it has started.
+    committer: OnceLock<Arc<dyn RecordCommitter>>,
 }
 
 impl SubmittedRecords {
@@ -84,6 +91,7 @@ impl SubmittedRecords {
             window: Mutex::default(),
             room: Notify::new(),
             failure: Mutex::new(Some(tx)),
+            committer: OnceLock::new(),
         };
         (Arc::new(submitted), rx)
     }
@@ -113,7 +121,22 @@ impl SubmittedRecords {
             acked: true,
             position,
         });
-        w.advance();
+        let done = w.advance();
+        drop(w);
+        self.committed(done);
+    }
+
+    /// Where the task hears which records are done with.
+    pub(crate) fn set_committer(&self, committer: Arc<dyn RecordCommitter>) {
+        let _ = self.committer.set(committer);
+    }
+
+    fn committed(&self, done: usize) {
+        if done > 0 {
+            if let Some(c) = self.committer.get() {
+                c.committed(done);
+            }
+        }
     }
 
     /// Marks a record delivered.
@@ -128,11 +151,13 @@ impl SubmittedRecords {
         };
         slot.acked = true;
         if seq == w.base {
-            w.advance();
-            if std::mem::take(&mut w.waiting) {
-                drop(w);
+            let done = w.advance();
+            let waiting = std::mem::take(&mut w.waiting);
+            drop(w);
+            if waiting {
                 self.room.notify_one();
             }
+            self.committed(done);
         }
     }
 
@@ -284,6 +309,33 @@ mod tests {
             a + 1,
             "sequence numbers continue after the window empties"
         );
+    }
+
+    #[derive(Default)]
+    struct Counted(std::sync::atomic::AtomicUsize);
+
+    impl RecordCommitter for Counted {
+        fn committed(&self, records: usize) {
+            self.0
+                .fetch_add(records, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_task_hears_of_records_in_order_once_each_earlier_one_is_done() {
+        let (s, _rx) = SubmittedRecords::new();
+        let counted = Arc::new(Counted::default());
+        s.set_committer(counted.clone());
+        let done = || counted.0.load(std::sync::atomic::Ordering::SeqCst);
+        let a = s.submit(None);
+        s.skip(None);
+        let c = s.submit(None);
+        s.acknowledge(c);
+        assert_eq!(done(), 0, "the first record is still in flight");
+        s.acknowledge(a);
+        assert_eq!(done(), 3, "acknowledged, skipped and acknowledged");
+        s.skip(None);
+        assert_eq!(done(), 4, "a skip with nothing in flight is done at once");
     }
 
     #[tokio::test]
