@@ -1,5 +1,5 @@
 //! Feeds arbitrary bytes to every syslog parser, the record mappings and the
-//! RFC 6587 framer (with the input split into two reads): nothing may
+//! RFC 6587 and RELP framers (with the input split into two reads): nothing may
 //! panic, and lenient parsing must always succeed.
 
 #![no_main]
@@ -9,6 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use rampart_connector_syslog::parse::framing::{FrameDecoder, FramingConfig, Oversize};
 use rampart_connector_syslog::parse::{cef, cisco, leef, parse, rfc3164, rfc5424, ParseOptions};
 use rampart_connector_syslog::record::{to_ecs, to_schemaless, to_struct, Received};
+use rampart_connector_syslog::relp::RelpDecoder;
 
 fuzz_target!(|data: &[u8]| {
     let received = Received {
@@ -50,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
         nul_delimiter: control & 0x80 != 0,
     };
     let cut = usize::from(control).min(stream.len());
-    let mut decoder = FrameDecoder::new(config);
+    let mut decoder = FrameDecoder::new(config.clone());
     let mut buffer = Vec::new();
     for read in [&stream[..cut], &stream[cut..]] {
         buffer.extend_from_slice(read);
@@ -61,5 +62,20 @@ fuzz_target!(|data: &[u8]| {
     while let Some(step) = decoder.decode_eof(&buffer) {
         assert!(step.consumed > 0 && step.consumed <= buffer.len());
         buffer.drain(..step.consumed);
+    }
+
+    // RELP frames, cut the same way: errors are fine, panics are not, and
+    // no frame carries more data than the limit.
+    let mut relp = RelpDecoder::new(config.max_message_size, config.oversize);
+    let mut buffer = Vec::new();
+    for read in [&stream[..cut], &stream[cut..]] {
+        buffer.extend_from_slice(read);
+        let Ok(consumed) = relp.decode(&buffer, |f| {
+            assert!(f.data.len() <= config.max_message_size);
+        }) else {
+            return;
+        };
+        assert!(consumed <= buffer.len());
+        buffer.drain(..consumed);
     }
 });

@@ -68,9 +68,9 @@ pub fn def() -> ConfigDef {
     .validator(Validator::between(1.0, 65535.0))
     .group(GROUP, next())
     .add();
-    d.define(LISTENER, ConfigType::String, Importance::High, "Transport: UDP (RFC 5426), TCP (RFC 6587 octet-counting or newline framing, detected per connection) or TCPSSL (TLS, RFC 5425).")
+    d.define(LISTENER, ConfigType::String, Importance::High, "Transport: UDP (RFC 5426), TCP (RFC 6587 octet-counting or newline framing, detected per connection), TCPSSL (TLS, RFC 5425) or RELP (rsyslog's acknowledged protocol: a message is answered once Kafka has it).")
         .default("UDP")
-        .validator(Validator::OneOfIgnoreCase(&["UDP", "TCP", "TCPSSL"]))
+        .validator(Validator::OneOfIgnoreCase(&["UDP", "TCP", "TCPSSL", "RELP"]))
         .group(GROUP, next())
         .add();
     d.define(
@@ -219,6 +219,8 @@ pub enum Transport {
     Tcp,
     /// TCP with TLS
     TcpSsl,
+    /// RELP over TCP
+    Relp,
 }
 
 /// The value layout.
@@ -288,6 +290,7 @@ impl SyslogConfig {
         let transport = match lower(LISTENER).as_str() {
             "tcp" => Transport::Tcp,
             "tcpssl" => Transport::TcpSsl,
+            "relp" => Transport::Relp,
             _ => Transport::Udp,
         };
         let tls = match (transport, p.string(SSL_CERT), p.string(SSL_KEY)) {
@@ -351,6 +354,7 @@ impl SyslogConfig {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
             Transport::TcpSsl => "tls",
+            Transport::Relp => "relp",
         };
         format!("{scheme}://{}:{}", self.address, self.port)
     }

@@ -4,7 +4,7 @@
 //! (Confluent Syslog Source's schema or Elastic Common Schema).
 //!
 //! Parsing and mapping are plain synchronous code over byte slices, with no
-//! network and no async runtime; the listeners (UDP, TCP, TLS) and the task
+//! network and no async runtime; the listeners (UDP, TCP, TLS, RELP) and the task
 //! sit on top. The crate depends on `rampart-core`'s plugin API only, never
 //! on the runtime's Kafka client or on other connectors.
 
@@ -15,6 +15,7 @@ mod connector;
 mod listener;
 pub mod parse;
 pub mod record;
+pub mod relp;
 mod task;
 mod tls;
 

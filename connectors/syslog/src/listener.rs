@@ -22,10 +22,11 @@ use tokio::sync::{mpsc, watch, Semaphore, TryAcquireError};
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
-use crate::config::{OutputFormat, RecordKey, SyslogConfig};
+use crate::config::{OutputFormat, RecordKey, SyslogConfig, Transport};
 use crate::parse::framing::{Frame, FrameDecoder};
 use crate::parse::{self, SyslogMessage};
 use crate::record::{self, Received};
+use crate::relp::{self, RelpAcks, RelpBatch};
 
 /// Counters of one task's listener.
 #[derive(Debug, Default)]
@@ -78,7 +79,7 @@ impl rampart_core::connector::ConnectorMetrics for ListenerStats {
     }
 }
 
-fn bump(c: &AtomicU64) -> u64 {
+pub(crate) fn bump(c: &AtomicU64) -> u64 {
     c.fetch_add(1, Ordering::Relaxed) + 1
 }
 
@@ -92,20 +93,23 @@ pub(crate) struct Accepted {
     at: DateTime<Utc>,
     /// Buffer slots held until the task takes the messages.
     permits: u32,
+    /// For RELP: whom to answer for each message.
+    pub(crate) relp: Option<RelpBatch>,
 }
 
 impl Accepted {
-    fn new(remote: SocketAddr) -> Self {
+    pub(crate) fn new(remote: SocketAddr) -> Self {
         Accepted {
             bytes: Vec::new(),
             ends: Vec::new(),
             remote,
             at: Utc::now(),
             permits: 0,
+            relp: None,
         }
     }
 
-    fn push(&mut self, message: &[u8]) {
+    pub(crate) fn push(&mut self, message: &[u8]) {
         self.bytes.extend_from_slice(message);
         self.ends.push(self.bytes.len());
     }
@@ -178,7 +182,7 @@ pub(crate) struct Ingest {
 impl Ingest {
     /// Queues a batch, waiting for room (TCP: the sender is slowed by flow
     /// control meanwhile). `false` once the task has gone.
-    async fn send(&self, mut batch: Accepted) -> bool {
+    pub(crate) async fn send(&self, mut batch: Accepted) -> bool {
         // A batch larger than the whole buffer waits for all of it.
         let want = batch.len().min(self.config.queue_max).max(1);
         let want = u32::try_from(want).unwrap_or(u32::MAX);
@@ -203,6 +207,8 @@ pub(crate) struct Recorder {
     pub(crate) listener: Arc<str>,
     /// A reject that must fail the task (strict parsing, `errors.tolerance=none`).
     pub(crate) fatal: Arc<std::sync::Mutex<Option<ConnectError>>>,
+    /// RELP: the frames to answer as records are done with.
+    pub(crate) relp: Option<Arc<RelpAcks>>,
 }
 
 impl Recorder {
@@ -216,15 +222,28 @@ impl Recorder {
         };
         // Formatted once per batch, not per message.
         let remote_header = remote.to_string();
-        for bytes in accepted.messages() {
+        let relp = accepted.relp.as_ref().zip(self.relp.as_ref());
+        for (i, bytes) in accepted.messages().enumerate() {
+            let txnr = relp.and_then(|(b, _)| b.txnrs.get(i).copied());
             let message = match parse::parse(bytes, received.at, &self.config.parse) {
                 Ok(m) => m,
                 Err(e) => {
                     self.reject(remote, &e);
+                    // Refused and counted (or failing the task): the sender
+                    // hears so, and does not resend it.
+                    if let (Some((b, _)), Some(t)) = (relp, txnr) {
+                        let _ = b.session.send(relp::Reply::Answer(
+                            t,
+                            format!("500 rejected by strict parsing: {e}"),
+                        ));
+                    }
                     continue;
                 }
             };
             out.push(self.to_record(&message, &received, &remote_header));
+            if let (Some((b, acks)), Some(t)) = (relp, txnr) {
+                acks.returned(&b.session, t);
+            }
         }
     }
 
@@ -417,6 +436,9 @@ pub(crate) async fn run_tcp(
                         return;
                     }
                 },
+                None if ingest.config.transport == Transport::Relp => {
+                    relp::serve(stream, peer, &ingest).await
+                }
                 None => read_stream(stream, peer, &ingest).await,
             };
             if let Err(e) = result {
@@ -430,7 +452,7 @@ pub(crate) async fn run_tcp(
 const READ_SIZE: usize = 16 * 1024;
 
 // Appends up to `READ_SIZE` bytes; cancel-safe like `read`.
-async fn read_more<S: AsyncRead + Unpin>(
+pub(crate) async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
@@ -545,6 +567,7 @@ mod tests {
             stats: Arc::default(),
             listener: "tcp://0.0.0.0:5514".into(),
             fatal: Arc::default(),
+            relp: None,
         };
         let mut batch = Accepted::new("192.0.2.7:40123".parse().expect("address"));
         batch.push(b"<38>Dec 10 06:55:46 LabSZ sshd[24200]: Accepted password");

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rampart_core::connector::{Config, SourceTask, SourceTaskContext};
+use rampart_core::connector::{Config, RecordCommitter, SourceTask, SourceTaskContext};
 use rampart_core::record::SourceRecord;
 use rampart_core::{ConnectError, ConnectResult};
 use tokio::sync::watch;
@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::config::{SyslogConfig, Transport};
 use crate::listener::{self, Bound, Buffer, Ingest, ListenerStats, Recorder};
+use crate::relp::RelpAcks;
 
 /// Reads syslog messages from one socket bound by this task.
 #[derive(Default)]
@@ -25,6 +26,7 @@ pub struct SyslogSourceTask {
     stats: Arc<ListenerStats>,
     shutdown: Option<watch::Sender<bool>>,
     fatal: Arc<std::sync::Mutex<Option<ConnectError>>>,
+    relp: Option<Arc<RelpAcks>>,
 }
 
 impl SyslogSourceTask {
@@ -69,11 +71,13 @@ impl SourceTask for SyslogSourceTask {
             listener: listener_name.clone(),
             shutdown: shutdown_rx,
         };
+        self.relp = (config.transport == Transport::Relp).then(Arc::default);
         self.recorder = Some(Recorder {
             config: config.clone(),
             stats: self.stats.clone(),
             listener: listener_name,
             fatal: self.fatal.clone(),
+            relp: self.relp.clone(),
         });
         self.listener = Some(match bound {
             Bound::Udp(socket) => tokio::spawn(listener::run_udp(socket, ingest)),
@@ -115,6 +119,10 @@ impl SourceTask for SyslogSourceTask {
 
     fn metrics(&self) -> Option<Arc<dyn rampart_core::connector::ConnectorMetrics>> {
         Some(self.stats.clone())
+    }
+
+    fn committer(&self) -> Option<Arc<dyn RecordCommitter>> {
+        self.relp.clone().map(|r| r as Arc<dyn RecordCommitter>)
     }
 
     // Stops reading sockets, then hands over everything already parsed:
