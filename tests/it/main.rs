@@ -16,3 +16,4 @@ mod source_features;
 mod splunk_hec;
 mod support;
 mod syslog;
+mod syslog_relp;

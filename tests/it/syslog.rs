@@ -22,7 +22,7 @@ fn logger(args: &[&str]) {
     );
 }
 
-async fn running(client: &reqwest::Client, url: &str, name: &str, tasks: usize) {
+pub(crate) async fn running(client: &reqwest::Client, url: &str, name: &str, tasks: usize) {
     wait_for(client, url, name, |s| {
         let states: Vec<&str> = s["tasks"]
             .as_array()
@@ -613,13 +613,13 @@ ruleset(name="forward") {{
 
 /// A broker of the test's own (Tansu from `.tools/`, which `scripts/broker`
 /// installs), so pausing it disturbs no other test.
-struct OwnBroker {
+pub(crate) struct OwnBroker {
     child: std::process::Child,
-    address: String,
+    pub(crate) address: String,
 }
 
 impl OwnBroker {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let tools = std::env::var("RAMPART_TOOLS")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
@@ -645,7 +645,7 @@ impl OwnBroker {
         }
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let ok = std::process::Command::new("kill")
             .arg(sig)
             .arg(self.child.id().to_string())
@@ -768,7 +768,7 @@ async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
     assert_eq!(worker.terminate().code(), Some(0));
 }
 
-fn read_all(bootstrap: &str, topic: &str, expected: usize) -> Vec<String> {
+pub(crate) fn read_all(bootstrap: &str, topic: &str, expected: usize) -> Vec<String> {
     crate::errors_dlq::read_partition0(bootstrap, topic, expected)
         .into_iter()
         .map(|(_, value, _)| value)
