@@ -94,10 +94,9 @@ impl RelpDecoder {
                     Some(_) => return Err("frame does not end with LF".into()),
                 }
             }
-            let Some((header, after)) = header(rest)? else {
+            let Some((header, data_start)) = header(rest)? else {
                 return Ok(pos);
             };
-            let data_start = after;
             if header.len == 0 {
                 match rest.get(data_start) {
                     None => return Ok(pos),
@@ -158,47 +157,45 @@ struct Header<'a> {
 }
 
 // The header at the start of `rest`, and where its data starts; `None`
-// while incomplete.
+// while incomplete. Its three fields end at a space, the last one at a
+// space (data follows) or at the frame's LF (no data).
 fn header(rest: &[u8]) -> Result<Option<(Header<'_>, usize)>, String> {
     let window = rest.get(..rest.len().min(MAX_HEADER)).unwrap_or_default();
-    let mut fields = [0usize; 3];
-    let mut field = 0;
-    let mut start = 0;
-    for (i, &b) in window.iter().enumerate() {
-        if b == b' ' || (b == b'\n' && field == 2) {
-            fields[field] = i;
-            let token = window.get(start..i).unwrap_or_default();
-            if token.is_empty() {
-                return Err("empty field in frame header".into());
-            }
-            field += 1;
-            start = i + 1;
-            if field == 3 {
-                let txnr = digits(window.get(..fields[0]).unwrap_or_default())
-                    .filter(|_| fields[0] <= 9)
-                    .ok_or("TXNR is not a number")?;
-                let command = window.get(fields[0] + 1..fields[1]).unwrap_or_default();
-                if command.len() > 32 || !command.iter().all(u8::is_ascii_alphabetic) {
-                    return Err("command is not 1 to 32 letters".into());
-                }
-                let len_text = window.get(fields[1] + 1..fields[2]).unwrap_or_default();
-                let len = digits(len_text)
-                    .filter(|_| len_text.len() <= 9)
-                    .ok_or("DATALEN is not a number")?;
-                let len = usize::try_from(len).map_err(|_| "DATALEN too large")?;
-                // With data, a space follows DATALEN; without, the LF (some
-                // senders put a space before it, which is skipped too).
-                let after = if b == b' ' { i + 1 } else { i };
-                return Ok(Some((Header { txnr, command, len }, after)));
-            }
-        } else if field < 2 && b == b'\n' {
+    let mut ends = window
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b' ' || **b == b'\n');
+    let (Some((txnr_end, &b1)), Some((command_end, &b2)), Some((len_end, &b3))) =
+        (ends.next(), ends.next(), ends.next())
+    else {
+        if window.contains(&b'\n') {
             return Err("frame header ends early".into());
         }
+        if window.len() >= MAX_HEADER {
+            return Err("frame header too long".into());
+        }
+        return Ok(None);
+    };
+    if b1 != b' ' || b2 != b' ' {
+        return Err("frame header ends early".into());
     }
-    if window.len() >= MAX_HEADER {
-        return Err("frame header too long".into());
+    let txnr_text = window.get(..txnr_end).unwrap_or_default();
+    let txnr = digits(txnr_text)
+        .filter(|_| txnr_text.len() <= 9)
+        .ok_or("TXNR is not a number")?;
+    let command = window.get(txnr_end + 1..command_end).unwrap_or_default();
+    if command.is_empty() || command.len() > 32 || !command.iter().all(u8::is_ascii_alphabetic) {
+        return Err("command is not 1 to 32 letters".into());
     }
-    Ok(None)
+    let len_text = window.get(command_end + 1..len_end).unwrap_or_default();
+    let len = digits(len_text)
+        .filter(|_| len_text.len() <= 9)
+        .ok_or("DATALEN is not a number")?;
+    let len = usize::try_from(len).map_err(|_| "DATALEN too large")?;
+    // After a space comes the data (or, for an empty frame, the LF some
+    // senders put after a space); otherwise the frame's LF itself.
+    let data_start = if b3 == b' ' { len_end + 1 } else { len_end };
+    Ok(Some((Header { txnr, command, len }, data_start)))
 }
 
 fn digits(s: &[u8]) -> Option<u64> {
