@@ -52,12 +52,8 @@ pub(crate) fn read_topic(
     read_partition0(&bootstrap(), topic, expected)
 }
 
-/// Reads partition 0 of a topic from the start: (key, value, headers).
-pub(crate) fn read_partition0(
-    bootstrap: &str,
-    topic: &str,
-    expected: usize,
-) -> Vec<(String, String, HashMap<String, String>)> {
+/// A consumer assigned partition 0 of a topic, from the start.
+pub(crate) fn partition0_consumer(bootstrap: &str, topic: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", unique("test-reader"))
@@ -68,6 +64,16 @@ pub(crate) fn read_partition0(
     tpl.add_partition_offset(topic, 0, Offset::Beginning)
         .expect("partition");
     consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
+/// Reads partition 0 of a topic from the start: (key, value, headers).
+pub(crate) fn read_partition0(
+    bootstrap: &str,
+    topic: &str,
+    expected: usize,
+) -> Vec<(String, String, HashMap<String, String>)> {
+    let consumer = partition0_consumer(bootstrap, topic);
     let mut out = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while out.len() < expected && std::time::Instant::now() < deadline {

@@ -476,13 +476,18 @@ async fn tls_listener_with_client_certificates() {
 
 /// rsyslog as the sender, the way it is deployed in front of a collector:
 /// it receives over TCP and forwards with octet counting, and over TLS.
+/// rsyslogd's path (`scripts/test` installs rsyslog with its TLS and RELP
+/// modules).
+pub(crate) fn rsyslogd() -> &'static str {
+    ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("rsyslogd is installed (scripts/test installs rsyslog, rsyslog-gnutls and rsyslog-relp)")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rsyslog_forwards_octet_counted_and_over_tls() {
-    let rsyslogd = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    let rsyslogd =
-        rsyslogd.expect("rsyslogd is installed (scripts/test installs rsyslog and rsyslog-gnutls)");
+    let rsyslogd = rsyslogd();
     let dir = tempfile::tempdir().expect("temp dir");
     let (ca_cert, ca_key) = certificate(dir.path(), "ca", None);
     let (server_cert, server_key) = certificate(
@@ -619,7 +624,7 @@ pub(crate) struct OwnBroker {
 }
 
 impl OwnBroker {
-    pub(crate) fn start() -> Self {
+    fn start() -> Self {
         let tools = std::env::var("RAMPART_TOOLS")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
@@ -643,6 +648,19 @@ impl OwnBroker {
             child,
             address: format!("127.0.0.1:{port}"),
         }
+    }
+
+    /// Started, and accepting connections.
+    pub(crate) async fn listening() -> Self {
+        let broker = OwnBroker::start();
+        eventually("own broker listening", Duration::from_secs(30), || async {
+            tokio::net::TcpStream::connect(broker.address.as_str())
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
+        broker
     }
 
     pub(crate) fn signal(&self, sig: &str) {
@@ -669,14 +687,7 @@ impl Drop for OwnBroker {
 async fn nothing_accepted_over_tcp_is_lost_while_the_broker_is_frozen() {
     use tokio::io::AsyncWriteExt;
     const N: usize = 2000;
-    let broker = OwnBroker::start();
-    eventually("own broker listening", Duration::from_secs(30), || async {
-        tokio::net::TcpStream::connect(broker.address.as_str())
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    let broker = OwnBroker::listening().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let props = worker_properties(

@@ -5,16 +5,16 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use crate::errors_dlq::partition0_consumer;
 use crate::support::{
     create_connector, eventually, free_port, metric, unique, worker_properties, WorkerProcess,
 };
-use crate::syslog::{read_all, running, OwnBroker};
+use crate::syslog::{read_all, rsyslogd, running, OwnBroker};
 
 /// A RELP client written from the protocol description, to see answers.
 struct RelpClient {
@@ -77,14 +77,7 @@ impl RelpClient {
 /// thaws, the answer comes with the record on the topic.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_relp_frame_is_answered_only_once_kafka_has_it() {
-    let broker = OwnBroker::start();
-    eventually("own broker listening", Duration::from_secs(30), || async {
-        TcpStream::connect(broker.address.as_str())
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    let broker = OwnBroker::listening().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let props = worker_properties(
@@ -175,18 +168,8 @@ async fn a_relp_frame_is_answered_only_once_kafka_has_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rsyslog_over_relp_loses_nothing_when_the_worker_is_killed() {
     const N: usize = 4000;
-    let rsyslogd = ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("rsyslogd is installed (scripts/test installs rsyslog and rsyslog-relp)");
-    let broker = OwnBroker::start();
-    eventually("own broker listening", Duration::from_secs(30), || async {
-        TcpStream::connect(broker.address.as_str())
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    let rsyslogd = rsyslogd();
+    let broker = OwnBroker::listening().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let props = worker_properties(
@@ -326,16 +309,7 @@ ruleset(name="forward") {{
 // The `relp NNNNN` numbers on the topic, read until all `n` are there or a
 // minute passes.
 fn distinct_sequence_numbers(bootstrap: &str, topic: &str, n: usize) -> BTreeSet<u32> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", unique("relp-reader"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
+    let consumer = partition0_consumer(bootstrap, topic);
     let mut found = BTreeSet::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while found.len() < n && std::time::Instant::now() < deadline {
