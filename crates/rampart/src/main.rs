@@ -272,26 +272,34 @@ async fn fetch_cluster_id(config: Arc<WorkerConfig>, herder: Arc<StandaloneHerde
     let mut delay = Duration::from_millis(200);
     loop {
         let cfg = config.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<Option<String>, String> {
-            use rdkafka::admin::AdminClient;
-            use rdkafka::client::DefaultClientContext;
-            let admin: AdminClient<DefaultClientContext> = rampart_runtime::kafka::admin_config(
-                &cfg,
-                &Default::default(),
-                "rampart-worker-admin",
-            )?
-            .create()
-            .map_err(|e| e.to_string())?;
-            Ok(admin.inner().fetch_cluster_id(Duration::from_secs(5)))
-        })
+        let result = tokio::task::spawn_blocking(
+            move || -> Result<Result<String, Option<String>>, String> {
+                use rampart_runtime::kafka::ReportingContext;
+                use rdkafka::admin::AdminClient;
+                let admin_cfg = rampart_runtime::kafka::admin_config(
+                    &cfg,
+                    &Default::default(),
+                    "rampart-worker-admin",
+                )
+                .map_err(|e| e.to_string())?;
+                let admin: AdminClient<ReportingContext> = admin_cfg
+                    .create_with_context(ReportingContext::new(&admin_cfg))
+                    .map_err(|e| e.to_string())?;
+                let id = admin.inner().fetch_cluster_id(Duration::from_secs(5));
+                Ok(id.ok_or_else(|| admin.inner().context().fatal()))
+            },
+        )
         .await;
         match result {
-            Ok(Ok(Some(id))) => {
+            Ok(Ok(Ok(id))) => {
                 info!(cluster_id = %id, "connected to kafka cluster");
                 herder.set_cluster_id(id);
                 return;
             }
-            Ok(Ok(None)) => {
+            Ok(Ok(Err(Some(reason)))) => {
+                error!(bootstrap = %config.bootstrap_servers, %reason, "cannot connect to kafka cluster; retrying")
+            }
+            Ok(Ok(Err(None))) => {
                 warn!(bootstrap = %config.bootstrap_servers, "kafka cluster unreachable; retrying")
             }
             Ok(Err(e)) => warn!(error = %e, "cannot create kafka admin client; retrying"),

@@ -218,7 +218,10 @@ impl WorkerConfig {
             }
         };
         let providers = ConfigProviders::from_worker_props(&props)?;
-        Ok(WorkerConfig {
+        // Secrets in worker settings (`sasl.jaas.config=${file:…}`) are
+        // resolved once, as Java's WorkerConfig does.
+        let props = providers.resolve_all(&props);
+        let config = WorkerConfig {
             bootstrap_servers: props
                 .get("bootstrap.servers")
                 .cloned()
@@ -237,7 +240,13 @@ impl WorkerConfig {
             listeners,
             providers,
             props,
-        })
+        };
+        // Client security settings are checked once, here, so a worker
+        // with settings librdkafka cannot honour never starts.
+        for kind in ["producer", "consumer", "admin"] {
+            crate::kafka::client_settings_check(&config, kind).map_err(|e| e.to_string())?;
+        }
+        Ok(config)
     }
 
     /// Worker properties under a prefix, with the prefix removed.

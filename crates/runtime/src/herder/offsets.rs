@@ -44,7 +44,7 @@ fn group_consumer(
         name,
         &format!("connector-consumer-{name}-offsets"),
     )
-    .map_err(ConnectError::BadRequest)?
+    .map_err(ConnectError::from)?
     .create()
     .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))
 }
@@ -218,7 +218,7 @@ pub(crate) async fn reset_sink_offsets(
 ) -> ConnectResult<()> {
     let admin: AdminClient<DefaultClientContext> =
         kafka::admin_config(worker, &config, &format!("connector-adminclient-{name}"))
-            .map_err(ConnectError::BadRequest)?
+            .map_err(ConnectError::from)?
             .create()
             .map_err(|e| ConnectError::connect(format!("cannot create admin client: {e}")))?;
     let group = kafka::consumer_group(&config, &name);

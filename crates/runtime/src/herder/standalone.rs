@@ -622,6 +622,6 @@ impl Herder for StandaloneHerder {
 
     async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos> {
         let resolved = self.resolve(config);
-        validate(&self.worker.plugins, config, &resolved)
+        validate(&self.worker.plugins, &self.worker.config, config, &resolved)
     }
 }

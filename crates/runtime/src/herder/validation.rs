@@ -10,6 +10,7 @@ use rampart_core::herder::{ConfigInfo, ConfigInfos, ConfigKeyInfo, ConnectorConf
 use rampart_core::{ConnectError, ConnectResult};
 
 use crate::plugins::Plugins;
+use crate::worker_config::WorkerConfig;
 
 /// Java's `Map.toString()` of a config, for Kafka's messages.
 pub(crate) fn java_map(config: &ConnectorConfig) -> String {
@@ -29,6 +30,7 @@ fn add_error(values: &mut [ConfigValue], key: &str, message: &str) {
 /// replaced; the response shows the values as submitted.
 pub(crate) fn validate(
     plugins: &Plugins,
+    worker: &WorkerConfig,
     raw: &ConnectorConfig,
     resolved: &HashMap<String, String>,
 ) -> ConnectResult<ConfigInfos> {
@@ -149,6 +151,46 @@ pub(crate) fn validate(
             value,
         });
     }
+    // Client overrides (`producer.override.sasl.jaas.config`, …) must make
+    // clients librdkafka can build, merged with the worker's settings.
+    for (name, error) in crate::kafka::override_errors(worker, resolved) {
+        let group = "Client overrides".to_string();
+        if !groups.contains(&group) {
+            groups.push(group.clone());
+        }
+        let key = ConfigKey {
+            name: name.clone(),
+            ty: ConfigType::String,
+            default: None,
+            importance: Importance::Low,
+            documentation: "A client setting the connector overrides.".to_string(),
+            group: Some(group),
+            order_in_group: -1,
+            width: Width::Long,
+            display_name: name.clone(),
+            dependents: Vec::new(),
+            validator: None,
+        };
+        // Client overrides often hold secrets: show what was submitted
+        // (placeholders stay unresolved) only when it is not a password.
+        let value = ConfigValue {
+            value: raw.get(&name).map(|v| {
+                if is_secret(&name) {
+                    "[hidden]".to_string()
+                } else {
+                    v.clone()
+                }
+            }),
+            name,
+            recommended_values: Vec::new(),
+            errors: vec![error],
+            visible: true,
+        };
+        configs.push(ConfigInfo {
+            definition: ConfigKeyInfo::from(&key),
+            value,
+        });
+    }
     let error_count = configs.iter().map(|c| c.value.errors.len()).sum();
     Ok(ConfigInfos {
         name: class.trim().to_string(),
@@ -156,6 +198,10 @@ pub(crate) fn validate(
         groups,
         configs,
     })
+}
+
+fn is_secret(key: &str) -> bool {
+    key.ends_with("password") || key.ends_with("jaas.config") || key.ends_with("keystore.key")
 }
 
 fn transform_key_doc(key: &str) -> (String, String) {

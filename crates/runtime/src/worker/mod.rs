@@ -384,7 +384,7 @@ impl Worker {
                     config,
                     &format!("connector-dlq-producer-{name}-{}", id.task),
                 )
-                .map_err(ConnectError::BadRequest)?;
+                .map_err(ConnectError::from)?;
                 Some(cfg.create::<FutureProducer>().map_err(|e| {
                     ConnectError::connect(format!("cannot create dead letter queue producer: {e}"))
                 })?)
@@ -410,20 +410,26 @@ impl Worker {
         match (plugin.new_task)() {
             Task::Source(task) => {
                 let (submitted, failed) = SubmittedRecords::new();
-                let context = SourceProducerContext::new(submitted.clone(), shared.clone());
-                let producer: SourceProducer = kafka::producer_config(
+                let producer_cfg = kafka::producer_config(
                     &self.config,
                     config,
                     &format!("connector-producer-{name}-{}", id.task),
                 )
-                .map_err(ConnectError::BadRequest)?
-                .create_with_context(context)
-                .map_err(|e| ConnectError::connect(format!("cannot create producer: {e}")))?;
+                .map_err(ConnectError::from)?;
+                let context = SourceProducerContext::new(
+                    submitted.clone(),
+                    shared.clone(),
+                    kafka::TlsProbe::for_config(&producer_cfg),
+                );
+                let producer: SourceProducer = producer_cfg
+                    .create_with_context(context)
+                    .map_err(|e| ConnectError::connect(format!("cannot create producer: {e}")))?;
                 let worker_cfg = self.config.clone();
                 let connector_cfg = config.clone();
                 let admin_id = format!("connector-adminclient-{name}-{}", id.task);
                 let topics = TopicCreator::new(self.config.topic_creation, config, move || {
-                    kafka::admin_config(&worker_cfg, &connector_cfg, &admin_id)?
+                    kafka::admin_config(&worker_cfg, &connector_cfg, &admin_id)
+                        .map_err(|e| e.to_string())?
                         .create()
                         .map_err(|e| format!("cannot create admin client: {e}"))
                 })?;
@@ -448,15 +454,20 @@ impl Worker {
             Task::Sink(task) => {
                 let subscription = sink_subscription(config)?;
                 let (events_tx, events) = mpsc::unbounded_channel();
-                let consumer: StreamConsumer<SinkConsumerContext> = kafka::consumer_config(
+                let consumer_cfg = kafka::consumer_config(
                     &self.config,
                     config,
                     name,
                     &format!("connector-consumer-{name}-{}", id.task),
                 )
-                .map_err(ConnectError::BadRequest)?
-                .create_with_context(SinkConsumerContext { events: events_tx })
-                .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
+                .map_err(ConnectError::from)?;
+                let probe = kafka::TlsProbe::for_config(&consumer_cfg);
+                let consumer: StreamConsumer<SinkConsumerContext> = consumer_cfg
+                    .create_with_context(SinkConsumerContext {
+                        events: events_tx,
+                        probe,
+                    })
+                    .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
                 let task_class = task_class(&plugin);
                 let dlq_admin = match errors.dlq_topic() {
                     Some(_) => Some(
@@ -465,7 +476,7 @@ impl Worker {
                             config,
                             &format!("connector-dlq-adminclient-{name}"),
                         )
-                        .map_err(ConnectError::BadRequest)?
+                        .map_err(ConnectError::from)?
                         .create()
                         .map_err(|e| {
                             ConnectError::connect(format!("cannot create admin client: {e}"))

@@ -31,6 +31,8 @@ const MAX_BATCH: usize = 500;
 pub(crate) enum RebalanceEvent {
     Assigned(Vec<TopicPartition>),
     Revoked(Vec<TopicPartition>),
+    /// The consumer can never connect with its settings.
+    Failed(String),
 }
 
 /// Forwards rebalance callbacks (which run on librdkafka's thread) to the task loop.
@@ -38,9 +40,20 @@ pub(crate) struct SinkConsumerContext {
     // Unbounded is safe here: one event per rebalance, and the loop drains
     // them between batches.
     pub(crate) events: mpsc::UnboundedSender<RebalanceEvent>,
+    pub(crate) probe: crate::kafka::TlsProbe,
 }
 
-impl ClientContext for SinkConsumerContext {}
+impl ClientContext for SinkConsumerContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        match crate::kafka::fatal_client_error(&error, reason, &self.probe) {
+            Some(message) => {
+                tracing::error!(error = %message, "consumer cannot connect to kafka");
+                let _ = self.events.send(RebalanceEvent::Failed(message));
+            }
+            None => warn!(%error, reason, "consumer error"),
+        }
+    }
+}
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements()
@@ -209,6 +222,7 @@ impl SinkTaskRunner {
                 }
                 Ok(())
             }
+            RebalanceEvent::Failed(message) => Err(ConnectError::connect(message)),
         }
     }
 

@@ -204,19 +204,35 @@ pub(crate) struct SourceProducerContext {
     // The topic last recorded as active, so the shared set is touched only
     // when it changes.
     last_topic: Mutex<String>,
+    probe: crate::kafka::TlsProbe,
 }
 
 impl SourceProducerContext {
-    pub(crate) fn new(submitted: Arc<SubmittedRecords>, shared: TaskShared) -> Self {
+    pub(crate) fn new(
+        submitted: Arc<SubmittedRecords>,
+        shared: TaskShared,
+        probe: crate::kafka::TlsProbe,
+    ) -> Self {
         SourceProducerContext {
             submitted,
             shared,
             last_topic: Mutex::default(),
+            probe,
         }
     }
 }
 
-impl ClientContext for SourceProducerContext {}
+impl ClientContext for SourceProducerContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        match crate::kafka::fatal_client_error(&error, reason, &self.probe) {
+            Some(message) => {
+                tracing::error!(task = %self.shared.id, error = %message, "producer cannot connect to kafka");
+                self.submitted.fail(ConnectError::connect(message));
+            }
+            None => tracing::warn!(task = %self.shared.id, %error, reason, "producer error"),
+        }
+    }
+}
 
 impl ProducerContext for SourceProducerContext {
     type DeliveryOpaque = usize;
