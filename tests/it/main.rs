@@ -8,6 +8,7 @@ mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;
 mod file_pipeline;
+mod kafka_security;
 mod readme;
 mod rest_inprocess;
 mod rest_socket;

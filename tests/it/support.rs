@@ -33,6 +33,40 @@ pub fn free_port() -> u16 {
         .expect("the OS hands out an ephemeral port")
 }
 
+/// The first of `n` consecutive free loopback ports (a broker of a test's
+/// own needs one per listener).
+pub fn free_port_run(n: u16) -> u16 {
+    loop {
+        let first = free_port();
+        if first.checked_add(n).is_none() {
+            continue;
+        }
+        let all_free =
+            (first..first + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if all_free {
+            return first;
+        }
+    }
+}
+
+/// Where `scripts/kafka` keeps the shared broker's certificates.
+pub fn kafka_certs() -> PathBuf {
+    std::env::var("RAMPART_KAFKA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/kafka/run"))
+        .join("certs")
+}
+
+/// The shared broker's listener `offset` ports above its PLAINTEXT one
+/// (`scripts/kafka`: +1 SSL with client certificates, +2 SASL_SSL, +4 SSL
+/// with a certificate for another host name).
+pub fn kafka_listener(offset: u16) -> String {
+    let plain = bootstrap();
+    let (host, port) = plain.rsplit_once(':').expect("bootstrap is host:port");
+    let port: u16 = port.parse().expect("bootstrap port is a number");
+    format!("{host}:{}", port + offset)
+}
+
 /// The `rampart` binary built beside this test binary (`scripts/test`
 /// builds it first).
 pub fn rampart_bin() -> PathBuf {
@@ -161,6 +195,66 @@ fn unique_log(base: &Path) -> PathBuf {
 }
 
 impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Java Kafka Connect (`scripts/connect`), the oracle the differential
+/// tests compare Rampart with.
+pub struct JavaConnect {
+    child: Child,
+    /// REST base URL.
+    pub url: String,
+    /// Where its output goes.
+    pub log: PathBuf,
+}
+
+impl JavaConnect {
+    /// Starts `ConnectStandalone` with a properties file, and waits until
+    /// its REST API answers.
+    pub async fn standalone(dir: &Path, properties: &Path, port: u16) -> Self {
+        let log = unique_log(&dir.join("java-connect"));
+        let file = std::fs::File::create(&log).expect("temp dir is writable");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/connect");
+        let child = Command::new(script)
+            .arg("standalone")
+            .arg(properties)
+            .stdout(file.try_clone().expect("log file handle"))
+            .stderr(file)
+            .spawn()
+            .expect("scripts/connect starts");
+        let mut java = JavaConnect {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(Some(status)) = java.child.try_wait() {
+                panic!(
+                    "java connect exited with {status}; log:\n{}",
+                    std::fs::read_to_string(&java.log).unwrap_or_default()
+                );
+            }
+            if let Ok(r) = client.get(format!("{}/", java.url)).send().await {
+                if r.status() == 200 {
+                    return java;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "java connect not answering in 90 s; log:\n{}",
+                std::fs::read_to_string(&java.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for JavaConnect {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{
-    create_connector, eventually, free_port, json, metric, pause, unique, wait_for,
+    create_connector, eventually, free_port, free_port_run, json, metric, pause, unique, wait_for,
     worker_properties, WorkerProcess,
 };
 
@@ -616,57 +616,54 @@ ruleset(name="forward") {{
     assert_eq!(worker.terminate().code(), Some(0));
 }
 
-/// A broker of the test's own (Tansu from `.tools/`, which `scripts/broker`
-/// installs), so pausing it disturbs no other test.
+/// An Apache Kafka broker of the test's own (`scripts/kafka` with its own
+/// directory and ports), so freezing it disturbs no other test.
 pub(crate) struct OwnBroker {
-    child: std::process::Child,
+    dir: tempfile::TempDir,
+    pid: u32,
     pub(crate) address: String,
 }
 
 impl OwnBroker {
-    fn start() -> Self {
-        let tools = std::env::var("RAMPART_TOOLS")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools"));
-        let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = std::process::Command::new(tools.join("tansu"))
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("tansu is installed in .tools (scripts/broker start)");
-        OwnBroker {
-            child,
-            address: format!("127.0.0.1:{port}"),
-        }
-    }
-
     /// Started, and accepting connections.
     pub(crate) async fn listening() -> Self {
-        let broker = OwnBroker::start();
-        eventually("own broker listening", Duration::from_secs(30), || async {
-            tokio::net::TcpStream::connect(broker.address.as_str())
-                .await
-                .ok()
-                .map(|_| ())
-        })
-        .await;
-        broker
+        tokio::task::spawn_blocking(OwnBroker::start)
+            .await
+            .expect("own broker start does not panic")
+    }
+
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port_run(5);
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let out = std::process::Command::new(&script)
+            .arg("start")
+            .env("RAMPART_KAFKA_DIR", dir.path())
+            .env("RAMPART_KAFKA_PORT", port.to_string())
+            .env("RAMPART_KAFKA_HEAP", "256m")
+            .output()
+            .expect("scripts/kafka runs");
+        assert!(
+            out.status.success(),
+            "own kafka did not start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid = std::fs::read_to_string(dir.path().join("kafka.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .expect("scripts/kafka writes the broker's pid");
+        OwnBroker {
+            dir,
+            pid,
+            address: format!("127.0.0.1:{port}"),
+        }
     }
 
     pub(crate) fn signal(&self, sig: &str) {
         let ok = std::process::Command::new("kill")
             .arg(sig)
-            .arg(self.child.id().to_string())
+            .arg(self.pid.to_string())
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "kill {sig}");
@@ -675,8 +672,11 @@ impl OwnBroker {
 
 impl Drop for OwnBroker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Its data dies with the test: no clean shutdown needed.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+        let _ = &self.dir;
     }
 }
 
