@@ -4,6 +4,7 @@
 mod bytearray;
 mod json;
 mod json_writer;
+mod number;
 mod simple_header;
 mod string;
 
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 
 pub use bytearray::ByteArrayConverter;
 pub use json::{JsonConverter, JsonConverterConfig};
+pub use number::{NumberConverter, NumberKind};
 pub use simple_header::SimpleHeaderConverter;
 pub use string::StringConverter;
 
@@ -82,6 +84,12 @@ pub const CONVERTER_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.json.JsonConverter",
     "org.apache.kafka.connect.storage.StringConverter",
     "org.apache.kafka.connect.converters.ByteArrayConverter",
+    "org.apache.kafka.connect.converters.BooleanConverter",
+    "org.apache.kafka.connect.converters.DoubleConverter",
+    "org.apache.kafka.connect.converters.FloatConverter",
+    "org.apache.kafka.connect.converters.IntegerConverter",
+    "org.apache.kafka.connect.converters.LongConverter",
+    "org.apache.kafka.connect.converters.ShortConverter",
 ];
 
 /// Class names of the header converters Rampart provides.
@@ -89,7 +97,27 @@ pub const HEADER_CONVERTER_CLASSES: &[&str] = &[
     "org.apache.kafka.connect.storage.SimpleHeaderConverter",
     "org.apache.kafka.connect.json.JsonConverter",
     "org.apache.kafka.connect.storage.StringConverter",
+    "org.apache.kafka.connect.converters.ByteArrayConverter",
+    "org.apache.kafka.connect.converters.BooleanConverter",
+    "org.apache.kafka.connect.converters.DoubleConverter",
+    "org.apache.kafka.connect.converters.FloatConverter",
+    "org.apache.kafka.connect.converters.IntegerConverter",
+    "org.apache.kafka.connect.converters.LongConverter",
+    "org.apache.kafka.connect.converters.ShortConverter",
 ];
+
+/// The fixed-width converter a class name names, if any.
+fn number_kind(canonical: &str) -> Option<NumberKind> {
+    Some(match canonical {
+        "ShortConverter" => NumberKind::Short,
+        "IntegerConverter" => NumberKind::Integer,
+        "LongConverter" => NumberKind::Long,
+        "FloatConverter" => NumberKind::Float,
+        "DoubleConverter" => NumberKind::Double,
+        "BooleanConverter" => NumberKind::Boolean,
+        _ => return None,
+    })
+}
 
 fn canonical(class: &str) -> &str {
     let class = class.trim();
@@ -110,6 +138,9 @@ pub fn converter_for(
         ))),
         "StringConverter" => Ok(Box::new(StringConverter)),
         "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
+        other if number_kind(other).is_some() => Ok(Box::new(NumberConverter::new(
+            number_kind(other).expect("checked by the guard"),
+        ))),
         _ => Err(format!(
             "Class {} could not be found. Available converters: {}",
             class.trim(),
@@ -130,6 +161,10 @@ pub fn header_converter_for(
             false,
         ))),
         "StringConverter" => Ok(Box::new(StringConverter)),
+        "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
+        other if number_kind(other).is_some() => Ok(Box::new(NumberConverter::new(
+            number_kind(other).expect("checked by the guard"),
+        ))),
         _ => Err(format!(
             "Class {} could not be found. Available header converters: {}",
             class.trim(),
