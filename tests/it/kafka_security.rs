@@ -306,3 +306,44 @@ async fn jks_stores_and_gssapi_are_refused_by_validate_with_the_reason() {
     assert!(text.contains("keytool"), "{text}");
     assert_eq!(worker.terminate().code(), Some(0));
 }
+
+/// A worker whose own credentials are wrong never reports healthy, and its
+/// `/health` says why, as its log does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_with_a_wrong_password_says_why_in_health() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let sasl = kafka_listener(2);
+    let ca = pem("ca.pem");
+    let wrong = jaas("SCRAM-SHA-256", "wrong-password");
+    let props = worker_properties(
+        dir.path(),
+        port,
+        &[
+            ("bootstrap.servers", &sasl),
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-256"),
+            ("sasl.jaas.config", &wrong),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", &ca),
+        ],
+    );
+    let worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    let client = reqwest::Client::new();
+    let (code, health) = eventually("/health saying why", Duration::from_secs(30), || async {
+        let resp = client
+            .get(format!("{}/health", worker.url))
+            .send()
+            .await
+            .ok()?;
+        let (code, body) = json(resp).await;
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("SASL authentication failed"))
+            .then_some((code, body))
+    })
+    .await;
+    assert_eq!(code, 503, "{health}");
+    assert!(!health.to_string().contains("wrong-password"), "{health}");
+    assert!(!worker.log_text().contains("wrong-password"));
+}

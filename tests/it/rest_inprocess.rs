@@ -102,6 +102,8 @@ impl Api {
         ));
         let herder = Arc::new(StandaloneHerder::new(worker, configs));
         herder.start().await;
+        // No broker here: stand in for the cluster id lookup.
+        herder.set_cluster_id("in-process-test".to_string());
         let options = RestOptions {
             cors: Cors {
                 allow_origin: config
@@ -750,8 +752,9 @@ async fn plugins_config_definitions_and_validate() {
         infos["name"],
         "org.apache.kafka.connect.file.FileStreamSourceConnector"
     );
-    // name (required), tasks.max (not a number) and topic (required).
-    assert_eq!(infos["error_count"], 3);
+    // name (required), tasks.max (not a number, then null to its validator,
+    // as Java reports it) and topic (required).
+    assert_eq!(infos["error_count"], 4);
     assert!(infos["groups"]
         .as_array()
         .unwrap()
@@ -774,7 +777,15 @@ async fn plugins_config_definitions_and_validate() {
     );
     assert_eq!(
         tasks_max["value"]["errors"],
-        json!(["Invalid value x for configuration tasks.max: Not a number of type INT"])
+        json!([
+            "Invalid value x for configuration tasks.max: Not a number of type INT",
+            "Invalid value null for configuration tasks.max: Value must be non-null"
+        ])
+    );
+    assert_eq!(
+        tasks_max["value"]["value"],
+        Value::Null,
+        "a value that failed its parse is null"
     );
     let (code, body) = api
         .call(

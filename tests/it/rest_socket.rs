@@ -168,11 +168,35 @@ async fn bad_input_gets_clear_errors_not_crashes() {
         "{stderr}"
     );
 
-    // An unreachable broker: the worker starts, answers, says why, keeps retrying.
+    // An unreachable broker: the worker starts, answers, says why (in the
+    // log and in /health, which is not healthy until it has the cluster),
+    // keeps retrying.
     let port = free_port();
     let props = worker_properties(dir.path(), port, &[("bootstrap.servers", "127.0.0.1:1")]);
     let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
-    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let (code, health) = eventually("/health saying why", Duration::from_secs(30), || async {
+        let resp = client
+            .get(format!("{}/health", worker.url))
+            .send()
+            .await
+            .ok()?;
+        let (code, body) = json(resp).await;
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot reach the Kafka cluster"))
+            .then_some((code, body))
+    })
+    .await;
+    assert_eq!(code, 503, "{health}");
+    assert_eq!(health["status"], "starting");
+    assert!(
+        health["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("127.0.0.1:1"),
+        "{health}"
+    );
     let log = &worker.log;
     eventually(
         "a retry message in the log",
@@ -185,7 +209,6 @@ async fn bad_input_gets_clear_errors_not_crashes() {
         },
     )
     .await;
-    let client = reqwest::Client::new();
     let garbage = client
         .post(format!("{}/connectors", worker.url))
         .header("content-type", "application/json")
@@ -207,7 +230,7 @@ async fn bad_input_gets_clear_errors_not_crashes() {
         .send()
         .await
         .expect("still alive");
-    assert_eq!(health.status(), 200);
+    assert_eq!(health.status(), 503);
     assert_eq!(worker.terminate().code(), Some(0));
 }
 

@@ -54,12 +54,13 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> ApiResult<Response> {
     let body = parse(&headers, &body)?;
+    // A missing name is an empty one, which validation then refuses with
+    // Java's message ("Invalid value  for configuration name: …").
     let name = body
         .get("name")
         .and_then(Value::as_str)
         .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Connector name must be provided"))?;
+        .unwrap_or_default();
     let mut cfg = match body.get("config") {
         Some(c) if !c.is_null() => config(c)?,
         _ => return Err(ApiError::bad_request("Connector config must be provided")),
@@ -73,10 +74,14 @@ pub(crate) async fn create(
     }
     let initial_state = match body.get("initial_state").and_then(Value::as_str) {
         None => None,
+        // Java fails to deserialise the request: a 500 with Jackson's text.
         Some(st) => Some(TargetState::from_initial_state(st).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "Invalid initial state {st}: must be one of RUNNING, PAUSED, STOPPED"
-            ))
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "Cannot construct instance of `org.apache.kafka.connect.runtime.rest.entities.CreateConnectorRequest$InitialState`, problem: No enum constant org.apache.kafka.connect.runtime.rest.entities.CreateConnectorRequest.InitialState.{st}"
+                ),
+            )
         })?),
     };
     let created = s

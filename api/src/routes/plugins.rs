@@ -37,17 +37,22 @@ pub(crate) async fn validate(
     body: Bytes,
 ) -> ApiResult<Response> {
     let body = parse(&headers, &body)?;
-    let mut cfg = config(&body)?;
-    match cfg.get("connector.class") {
-        Some(c) if normalise(c) != normalise(&plugin) => {
+    let cfg = config(&body)?;
+    if let Some(c) = cfg.get("connector.class") {
+        if normalise(c) != normalise(&plugin) {
             return Err(ApiError::bad_request(format!(
                 "Included connector type {c} does not match request type {plugin}"
-            )))
-        }
-        Some(_) => {}
-        None => {
-            cfg.insert("connector.class".into(), plugin.clone());
+            )));
         }
     }
-    Ok(Json(s.herder.validate(&cfg).await?).into_response())
+    // Java validates through a callback and rethrows what failed wrapped in
+    // a ConnectException: a 500 whose message starts with the cause's class
+    // (a config without connector.class, an unknown plugin).
+    match s.herder.validate(&cfg).await {
+        Ok(infos) => Ok(Json(infos).into_response()),
+        Err(e) => Err(ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            e.trace(),
+        )),
+    }
 }

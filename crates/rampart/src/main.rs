@@ -275,18 +275,22 @@ async fn fetch_cluster_id(config: Arc<WorkerConfig>, herder: Arc<StandaloneHerde
         let result = tokio::task::spawn_blocking(
             move || -> Result<Result<String, Option<String>>, String> {
                 use rampart_runtime::kafka::ReportingContext;
-                use rdkafka::admin::AdminClient;
+                use rdkafka::producer::{BaseProducer, Producer};
+                // A plain client whose main queue we poll, so librdkafka's error
+                // callbacks (wrong password, refused certificate) reach the
+                // context and can be reported; an admin client's are not served.
                 let admin_cfg = rampart_runtime::kafka::admin_config(
                     &cfg,
                     &Default::default(),
                     "rampart-worker-admin",
                 )
                 .map_err(|e| e.to_string())?;
-                let admin: AdminClient<ReportingContext> = admin_cfg
+                let client: BaseProducer<ReportingContext> = admin_cfg
                     .create_with_context(ReportingContext::new(&admin_cfg))
                     .map_err(|e| e.to_string())?;
-                let id = admin.inner().fetch_cluster_id(Duration::from_secs(5));
-                Ok(id.ok_or_else(|| admin.inner().context().fatal()))
+                let id = client.client().fetch_cluster_id(Duration::from_secs(5));
+                client.poll(Duration::from_millis(100));
+                Ok(id.ok_or_else(|| client.context().fatal()))
             },
         )
         .await;
@@ -297,10 +301,15 @@ async fn fetch_cluster_id(config: Arc<WorkerConfig>, herder: Arc<StandaloneHerde
                 return;
             }
             Ok(Ok(Err(Some(reason)))) => {
-                error!(bootstrap = %config.bootstrap_servers, %reason, "cannot connect to kafka cluster; retrying")
+                error!(bootstrap = %config.bootstrap_servers, %reason, "cannot connect to kafka cluster; retrying");
+                herder.set_kafka_problem(reason);
             }
             Ok(Ok(Err(None))) => {
-                warn!(bootstrap = %config.bootstrap_servers, "kafka cluster unreachable; retrying")
+                warn!(bootstrap = %config.bootstrap_servers, "kafka cluster unreachable; retrying");
+                herder.set_kafka_problem(format!(
+                    "no answer from {} within 5 s",
+                    config.bootstrap_servers
+                ));
             }
             Ok(Err(e)) => warn!(error = %e, "cannot create kafka admin client; retrying"),
             Err(e) => warn!(error = %e, "cluster id lookup panicked; retrying"),

@@ -28,9 +28,11 @@ impl Plugins {
     /// Finds a connector plugin by class name or alias.
     pub fn connector(&self, name: &str) -> Result<&ConnectorPlugin, ConnectError> {
         self.connectors.iter().find(|p| p.matches(name)).ok_or_else(|| {
-            let available: Vec<String> = self
-                .connectors
-                .iter()
+            // Java lists them in PluginDesc order: by class name.
+            let mut sorted: Vec<&ConnectorPlugin> = self.connectors.iter().collect();
+            sorted.sort_by_key(|p| p.class);
+            let available: Vec<String> = sorted
+                .into_iter()
                 .map(|p| {
                     format!(
                         "PluginDesc{{klass=class {}, name='{}', version='{}', encodedVersion={}, type={}, typeName='{}', location='classpath'}}",

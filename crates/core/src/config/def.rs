@@ -142,13 +142,12 @@ impl Validator {
         }
     }
 
-    /// The valid values, as `recommended_values` in `validate`.
-    fn recommended(&self) -> Vec<String> {
+    /// Java's message when a value failed its type parse and the
+    /// validator then sees null (`Range` is the one that says so).
+    fn null_message(&self) -> Option<&'static str> {
         match self {
-            Validator::OneOf(v) | Validator::OneOfIgnoreCase(v) => {
-                v.iter().map(|s| s.to_string()).collect()
-            }
-            _ => Vec::new(),
+            Validator::Range { .. } => Some("Value must be non-null"),
+            _ => None,
         }
     }
 
@@ -202,6 +201,10 @@ pub struct ConfigKey {
     pub dependents: Vec<String>,
     /// Value check.
     pub validator: Option<Validator>,
+    /// The name validator messages use, where it is not `name`: Java's
+    /// embedded definitions (a transform's keys under `transforms.x.`)
+    /// report validator failures under the key's own, unprefixed name.
+    pub validator_name: Option<String>,
 }
 
 impl ConfigKey {
@@ -325,9 +328,29 @@ impl ConfigDef {
                 display_name: name.to_string(),
                 dependents: Vec::new(),
                 validator: None,
+                validator_name: None,
             },
             def: self,
         }
+    }
+
+    /// Appends another definition's keys under a prefix, in a group, with
+    /// orders from `first_order` on: Java's `ConfigDef.embed`, which builds
+    /// a transform's keys into a connector's definition.
+    pub fn embed(&mut self, prefix: &str, group: &str, first_order: i32, other: &ConfigDef) {
+        for (i, key) in other.keys.iter().enumerate() {
+            let mut k = key.clone();
+            k.validator_name = Some(key.name.clone());
+            k.name = format!("{prefix}{}", key.name);
+            k.group = Some(group.to_string());
+            k.order_in_group = first_order + i as i32;
+            self.keys.push(k);
+        }
+    }
+
+    /// Appends a key built elsewhere.
+    pub fn push(&mut self, key: ConfigKey) {
+        self.keys.push(key);
     }
 
     /// Appends every key of another definition.
@@ -377,16 +400,27 @@ impl ConfigDef {
                 let mut value = ConfigValue {
                     name: key.name.clone(),
                     value: shown,
-                    recommended_values: key
-                        .validator
-                        .as_ref()
-                        .map(Validator::recommended)
-                        .unwrap_or_default(),
+                    // Java fills these from a key's Recommender, which none
+                    // of Connect's framework or plugin keys have.
+                    recommended_values: Vec::new(),
                     errors: Vec::new(),
                     visible: true,
                 };
-                if let Err(e) = parse_key(key, raw.map(String::as_str)) {
-                    value.errors.push(e);
+                match parse_key(key, raw.map(String::as_str)) {
+                    Ok(_) => {}
+                    Err(KeyError::Type(e)) => {
+                        // As in Java, a value that failed its type parse is
+                        // null, and the validator then runs on null.
+                        value.errors.push(e);
+                        value.value = None;
+                        if let Some(m) = key.validator.as_ref().and_then(Validator::null_message) {
+                            value.errors.push(format!(
+                                "Invalid value null for configuration {}: {m}",
+                                key.validator_name.as_deref().unwrap_or(&key.name)
+                            ));
+                        }
+                    }
+                    Err(KeyError::Missing(e) | KeyError::Invalid(e)) => value.errors.push(e),
                 }
                 if key.ty == ConfigType::Password && value.value.is_some() {
                     value.value = Some("[hidden]".to_string());
@@ -430,7 +464,7 @@ impl ConfigDef {
                 Ok(v) => {
                     values.insert(key.name.clone(), v);
                 }
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(e.message()),
             }
         }
         if errors.is_empty() {
@@ -444,23 +478,38 @@ impl ConfigDef {
     }
 }
 
-fn parse_key(key: &ConfigKey, raw: Option<&str>) -> Result<Parsed, String> {
+/// Why a key's value was refused.
+enum KeyError {
+    Missing(String),
+    Type(String),
+    Invalid(String),
+}
+
+impl KeyError {
+    fn message(self) -> String {
+        match self {
+            KeyError::Missing(m) | KeyError::Type(m) | KeyError::Invalid(m) => m,
+        }
+    }
+}
+
+fn parse_key(key: &ConfigKey, raw: Option<&str>) -> Result<Parsed, KeyError> {
     let raw = match (raw, key.default.as_deref()) {
         (Some(v), _) => v,
         (None, Some(NO_DEFAULT_VALUE)) => return Ok(Parsed::Null),
         (None, Some(d)) => d,
         (None, None) => {
-            return Err(format!(
+            return Err(KeyError::Missing(format!(
                 "Missing required configuration \"{}\" which has no default value.",
                 key.name
-            ))
+            )))
         }
     };
     let parsed = parse_typed(key.ty, raw).map_err(|reason| {
-        format!(
+        KeyError::Type(format!(
             "Invalid value {} for configuration {}: {}",
             raw, key.name, reason
-        )
+        ))
     })?;
     if let Some(v) = &key.validator {
         v.check(&parsed).map_err(|reason| {
@@ -469,10 +518,12 @@ fn parse_key(key: &ConfigKey, raw: Option<&str>) -> Result<Parsed, String> {
             } else {
                 raw
             };
-            format!(
+            KeyError::Invalid(format!(
                 "Invalid value {} for configuration {}: {}",
-                shown, key.name, reason
-            )
+                shown,
+                key.validator_name.as_deref().unwrap_or(&key.name),
+                reason
+            ))
         })?;
     }
     Ok(parsed)

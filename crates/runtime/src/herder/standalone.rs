@@ -36,6 +36,8 @@ pub struct StandaloneHerder {
     lock: Mutex<()>,
     ready: AtomicBool,
     cluster_id: RwLock<Option<String>>,
+    // Why the cluster id lookup fails, while it does.
+    kafka_problem: RwLock<Option<String>>,
 }
 
 fn not_found(name: &str) -> ConnectError {
@@ -55,6 +57,7 @@ impl StandaloneHerder {
             lock: Mutex::new(()),
             ready: AtomicBool::new(false),
             cluster_id: RwLock::new(None),
+            kafka_problem: RwLock::new(None),
         }
     }
 
@@ -87,6 +90,16 @@ impl StandaloneHerder {
     pub fn set_cluster_id(&self, id: String) {
         if let Ok(mut c) = self.cluster_id.write() {
             *c = Some(id);
+        }
+        if let Ok(mut p) = self.kafka_problem.write() {
+            *p = None;
+        }
+    }
+
+    /// Records why the Kafka cluster cannot be reached yet, for `/health`.
+    pub fn set_kafka_problem(&self, problem: String) {
+        if let Ok(mut p) = self.kafka_problem.write() {
+            *p = Some(problem);
         }
     }
 
@@ -231,7 +244,7 @@ impl StandaloneHerder {
         let task_config = stored
             .tasks
             .get(task as usize)
-            .ok_or_else(|| ConnectError::NotFound(format!("Unknown task: {id}")))?;
+            .ok_or_else(|| ConnectError::NotFound(format!("Task {id} not found")))?;
         self.worker.stop_tasks(std::slice::from_ref(&id)).await;
         let resolved = self.resolve(&stored.config);
         self.start_task(name, task, &resolved, task_config, stored.target_state);
@@ -250,11 +263,21 @@ impl Herder for StandaloneHerder {
     }
 
     async fn health(&self) -> Result<(), String> {
-        if self.ready.load(Ordering::SeqCst) {
-            Ok(())
-        } else {
-            Err("Worker is still starting up.".to_string())
+        if !self.ready.load(Ordering::SeqCst) {
+            return Err("Worker is still starting up.".to_string());
         }
+        // Java's standalone worker does not finish starting until it has
+        // the Kafka cluster's id; neither do we, and we say why.
+        if self.cluster_id.read().map(|c| c.is_none()).unwrap_or(true) {
+            let problem = self.kafka_problem.read().ok().and_then(|p| p.clone());
+            return Err(match problem {
+                Some(p) => {
+                    format!("Worker is still starting up: cannot reach the Kafka cluster: {p}")
+                }
+                None => "Worker is still starting up: waiting for the Kafka cluster.".to_string(),
+            });
+        }
+        Ok(())
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -347,7 +370,9 @@ impl Herder for StandaloneHerder {
     }
 
     async fn connector_status(&self, name: &str) -> ConnectResult<ConnectorStateInfo> {
-        let stored = self.stored(name)?;
+        let stored = self.configs.get(name).ok_or_else(|| {
+            ConnectError::NotFound(format!("No status found for connector {name}"))
+        })?;
         self.status(name, &stored)
     }
 
@@ -439,7 +464,10 @@ impl Herder for StandaloneHerder {
 
     async fn set_target_state(&self, name: &str, state: TargetState) -> ConnectResult<()> {
         let _guard = self.lock.lock().await;
-        let mut stored = self.stored(name)?;
+        let mut stored = self
+            .configs
+            .get(name)
+            .ok_or_else(|| ConnectError::NotFound(format!("Unknown connector {name}")))?;
         let previous = stored.target_state;
         if previous == state {
             return Ok(());

@@ -111,8 +111,9 @@ pub(crate) fn validate(
         let Some(key) = def.key(&value.name) else {
             continue;
         };
-        // Values as submitted (placeholders unresolved); defaults for absent keys.
-        if key.ty != ConfigType::Password {
+        // Values as submitted (placeholders unresolved); defaults for absent
+        // keys; null where the value failed its type parse, as in Java.
+        if key.ty != ConfigType::Password && value.value.is_some() {
             if let Some(r) = raw.get(&value.name) {
                 value.value = Some(r.clone());
             }
@@ -122,35 +123,25 @@ pub(crate) fn validate(
             value,
         });
     }
-    for value in rampart_core::transform::validate(resolved) {
-        let (group, doc) = transform_key_doc(&value.name);
-        if !groups.contains(&group) {
-            groups.push(group.clone());
+    // Java's enriched definition puts the transforms' keys after the
+    // framework's and before the connector's own.
+    let at = crate::connector_config::framework_def(plugin.kind)
+        .keys()
+        .len()
+        .min(configs.len());
+    let mut enriched = Vec::new();
+    for (key, value) in transform_infos(resolved, raw) {
+        if let Some(g) = &key.group {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
         }
-        let key = ConfigKey {
-            name: value.name.clone(),
-            ty: if value.name.ends_with(".type") {
-                ConfigType::Class
-            } else {
-                ConfigType::String
-            },
-            default: None,
-            importance: Importance::High,
-            documentation: doc,
-            group: Some(group),
-            order_in_group: -1,
-            width: Width::Long,
-            display_name: value.name.clone(),
-            dependents: Vec::new(),
-            validator: None,
-        };
-        let mut value = value;
-        value.value = raw.get(&value.name).cloned();
-        configs.push(ConfigInfo {
+        enriched.push(ConfigInfo {
             definition: ConfigKeyInfo::from(&key),
             value,
         });
     }
+    configs.splice(at..at, enriched);
     // Client overrides (`producer.override.sasl.jaas.config`, …) must make
     // clients librdkafka can build, merged with the worker's settings.
     for (name, error) in crate::kafka::override_errors(worker, resolved) {
@@ -170,6 +161,7 @@ pub(crate) fn validate(
             display_name: name.clone(),
             dependents: Vec::new(),
             validator: None,
+            validator_name: None,
         };
         // Client overrides often hold secrets: show what was submitted
         // (placeholders stay unresolved) only when it is not a password.
@@ -204,21 +196,164 @@ fn is_secret(key: &str) -> bool {
     key.ends_with("password") || key.ends_with("jaas.config") || key.ends_with("keystore.key")
 }
 
-fn transform_key_doc(key: &str) -> (String, String) {
-    let mut parts = key.splitn(3, '.');
-    let kind = parts.next().unwrap_or_default();
-    let alias = parts.next().unwrap_or_default();
-    if kind == "predicates" {
-        (
-            format!("Predicates: {alias}"),
-            format!("Class for the '{alias}' predicate."),
-        )
-    } else {
-        (
-            format!("Transforms: {alias}"),
-            format!("Class for the '{alias}' transformation."),
-        )
+/// One transform or predicate alias, as Java's `ConnectorConfig.enrich`
+/// builds it into the definition: the `type` key, the class's own keys
+/// embedded under the alias, and for transforms `negate` and `predicate`.
+struct Alias {
+    prefix: String,
+    group: String,
+    kind: &'static str,
+    alias: String,
+}
+
+fn transform_infos(
+    resolved: &HashMap<String, String>,
+    raw: &ConnectorConfig,
+) -> Vec<(ConfigKey, ConfigValue)> {
+    use rampart_core::transform::{plugin_config_def, predicate_classes, transformation_classes};
+    let aliases = |list: &str, kind: &'static str, group: &str| -> Vec<Alias> {
+        rampart_core::config::split_list(resolved.get(list).map(String::as_str).unwrap_or(""))
+            .into_iter()
+            .map(|alias| Alias {
+                prefix: format!("{list}.{alias}."),
+                group: format!("{group}: {alias}"),
+                kind,
+                alias,
+            })
+            .collect()
+    };
+    let mut all = aliases("transforms", "transformation", "Transforms");
+    all.extend(aliases("predicates", "predicate", "Predicates"));
+
+    // Errors from building the chain that the definitions cannot show (an
+    // unknown predicate alias, a transform's own cross-key checks).
+    let chain_errors = rampart_core::transform::validate(resolved);
+    let mut out: Vec<(ConfigKey, ConfigValue)> = Vec::new();
+    for a in &all {
+        let type_name = format!("{}type", a.prefix);
+        let mut classes: Vec<String> = if a.kind == "transformation" {
+            transformation_classes()
+                .into_iter()
+                .map(|c| c.class.to_string())
+                .collect()
+        } else {
+            predicate_classes()
+                .into_iter()
+                .map(|c| c.class.to_string())
+                .collect()
+        };
+        classes.sort();
+        let class = resolved.get(&type_name).map(|c| c.trim().to_string());
+        let def = class.as_deref().and_then(plugin_config_def);
+        let type_key = ConfigKey {
+            name: type_name.clone(),
+            ty: ConfigType::Class,
+            default: None,
+            importance: Importance::High,
+            documentation: format!("Class for the '{}' {}.", a.alias, a.kind),
+            group: Some(a.group.clone()),
+            order_in_group: 0,
+            width: Width::Long,
+            display_name: if a.kind == "transformation" {
+                format!("Transformation type for {}", a.alias)
+            } else {
+                format!("Predicate type for {}", a.alias)
+            },
+            dependents: Vec::new(),
+            validator: None,
+            validator_name: None,
+        };
+        let type_error = match (&class, &def) {
+            (None, _) => Some(format!(
+                "Missing required configuration \"{type_name}\" which has no default value."
+            )),
+            (Some(c), None) => Some(format!(
+                "Invalid value {c} for configuration {type_name}: Class {c} could not be found."
+            )),
+            _ => None,
+        };
+        out.push((
+            type_key,
+            ConfigValue {
+                name: type_name.clone(),
+                value: if type_error.is_none() {
+                    raw.get(&type_name).cloned()
+                } else {
+                    None
+                },
+                recommended_values: classes,
+                errors: type_error.into_iter().collect(),
+                visible: true,
+            },
+        ));
+        let Some(def) = def else { continue };
+        let mut enriched = rampart_core::config::ConfigDef::new();
+        enriched.embed(&a.prefix, &a.group, 1, &def);
+        if a.kind == "transformation" {
+            let mut own = rampart_core::config::ConfigDef::new();
+            own.define(
+                "negate",
+                ConfigType::Boolean,
+                Importance::Medium,
+                "Whether the configured predicate should be negated.",
+            )
+            .default("false")
+            .add();
+            own.define(
+                "predicate",
+                ConfigType::String,
+                Importance::Medium,
+                "The alias of a predicate used to determine whether to apply this transformation.",
+            )
+            .default_null()
+            .add();
+            enriched.embed(&a.prefix, &a.group, 1 + def.keys().len() as i32, &own);
+        }
+        for mut value in enriched.validate(resolved) {
+            let Some(key) = enriched.key(&value.name).cloned() else {
+                continue;
+            };
+            if key.ty != ConfigType::Password && value.value.is_some() {
+                if let Some(r) = raw.get(&value.name) {
+                    value.value = Some(r.clone());
+                }
+            }
+            out.push((key, value));
+        }
     }
+    for chain in chain_errors {
+        if chain.name.ends_with(".type") {
+            continue;
+        }
+        match out.iter_mut().find(|(k, _)| k.name == chain.name) {
+            Some((_, v)) => {
+                for e in chain.errors {
+                    if !v.errors.contains(&e) && v.errors.is_empty() {
+                        v.errors.push(e);
+                    }
+                }
+            }
+            None if !chain.errors.is_empty() => {
+                let key = ConfigKey {
+                    name: chain.name.clone(),
+                    ty: ConfigType::String,
+                    default: None,
+                    importance: Importance::High,
+                    documentation: String::new(),
+                    group: None,
+                    order_in_group: -1,
+                    width: Width::None,
+                    display_name: chain.name.clone(),
+                    dependents: Vec::new(),
+                    validator: None,
+                    validator_name: None,
+                };
+                out.push((key, chain));
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 /// The 400 message Kafka returns when a create or update is invalid.

@@ -76,9 +76,16 @@ impl rdkafka::ClientContext for ReportingContext {
                     *f = Some(message);
                 }
             }
-            None => tracing::warn!(%error, reason, "kafka client error"),
+            None => tracing::debug!(%error, reason, "kafka client error"),
         }
     }
+}
+
+// Lets the context serve a plain producer used only for metadata.
+impl rdkafka::producer::ProducerContext for ReportingContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &rdkafka::producer::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
 }
 
 /// Why a client's settings cannot be built. Never quotes a secret.
