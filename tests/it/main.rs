@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod differential_rest;
 mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;
