@@ -1,4 +1,5 @@
-//! The tasks: a line reader whose offset is the byte position, and a line
+//! The tasks: a line reader whose offset is Java's (the position in UTF-16
+//! code units, as Kafka's task counts the characters it read), and a line
 //! writer that makes lines durable before offsets are committed.
 
 use std::fs::File;
@@ -30,7 +31,9 @@ pub struct FileStreamSourceTask {
     file: Option<Box<dyn Read + Send + Sync>>,
     // Bytes read but not yet returned as complete lines.
     buffer: Vec<u8>,
-    // Byte position of the first byte of `buffer` in the file.
+    // Position of the first byte of `buffer` in the file, in UTF-16 code
+    // units: the `position` Kafka's FileStreamSourceTask commits. Equal to
+    // the byte position for ASCII files.
     position: u64,
     context: Option<SourceTaskContext>,
 }
@@ -72,12 +75,18 @@ impl FileStreamSourceTask {
             .as_ref()
             .and_then(|c| c.offsets.offset(&self.partition()))
             .and_then(|o| o.get("position").and_then(Json::as_u64));
-        if let Some(pos) = committed {
-            f.seek(SeekFrom::Start(pos)).map_err(|e| {
-                ConnectError::connect(format!("Couldn't seek {path} to {pos}: {e}"))
+        if let Some(units) = committed {
+            // Java seeks `position` bytes, which is its own count only for
+            // ASCII; we find the byte where that many characters end, so
+            // offsets Java wrote resume at the line Java meant.
+            let byte = byte_offset_of_units(&mut f, units).map_err(|e| {
+                ConnectError::connect(format!("Couldn't read {path} to resume at {units}: {e}"))
             })?;
-            info!(file = %path, position = pos, "resuming from committed offset");
-            self.position = pos;
+            f.seek(SeekFrom::Start(byte)).map_err(|e| {
+                ConnectError::connect(format!("Couldn't seek {path} to {byte}: {e}"))
+            })?;
+            info!(file = %path, position = units, byte, "resuming from committed offset");
+            self.position = units;
         }
         self.file = Some(Box::new(f));
         Ok(true)
@@ -85,6 +94,10 @@ impl FileStreamSourceTask {
 
     fn read_lines(&mut self) -> ConnectResult<Vec<SourceRecord>> {
         let mut records = Vec::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         let partition = self.partition();
         // Lines are cut from the front of `buffer` by advancing `consumed`;
         // the bytes are removed once per read, not once per line.
@@ -102,16 +115,19 @@ impl FileStreamSourceTask {
                 };
                 let line = String::from_utf8_lossy(&rest[..line_end]).into_owned();
                 consumed += nl + 1;
-                self.position += nl as u64 + 1;
+                self.position += utf16_len(&line) + (nl - line_end) as u64 + 1;
                 let mut offset = SourceMap::new();
                 offset.insert("position".into(), Json::from(self.position));
-                records.push(SourceRecord::source(
+                let mut record = SourceRecord::source(
                     partition.clone(),
                     offset,
                     self.topic.clone(),
                     Some(schemas::string()),
                     Value::String(line),
-                ));
+                );
+                // Kafka's task stamps each record with the time it read it.
+                record.timestamp = Some(now);
+                records.push(record);
             }
             self.buffer.drain(..consumed);
             consumed = 0;
@@ -131,6 +147,69 @@ impl FileStreamSourceTask {
                 return Ok(records);
             }
         }
+    }
+}
+
+/// A line's length in UTF-16 code units (Java's `String.length()`).
+fn utf16_len(line: &str) -> u64 {
+    if line.is_ascii() {
+        line.len() as u64
+    } else {
+        line.encode_utf16().count() as u64
+    }
+}
+
+/// The byte offset at which `units` UTF-16 code units of the file's text
+/// end (or the end of the file, if it holds fewer). Invalid UTF-8 counts as
+/// one unit per replaced sequence, as Java's decoder replaces it.
+fn byte_offset_of_units(f: &mut File, units: u64) -> std::io::Result<u64> {
+    f.seek(SeekFrom::Start(0))?;
+    let mut reader = std::io::BufReader::with_capacity(READ_CHUNK, f);
+    let (mut counted, mut byte) = (0u64, 0u64);
+    let mut pending: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    while counted < units {
+        let n = reader.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        pending.extend_from_slice(&chunk[..n]);
+        let mut i = 0;
+        while i < pending.len() && counted < units {
+            let (width, cost) = if pending[i] < 0x80 {
+                (1, 1)
+            } else {
+                match utf8_char(&pending[i..]) {
+                    Some(wc) => wc,
+                    // A sequence cut by the chunk's end: read more first.
+                    None => break,
+                }
+            };
+            i += width;
+            byte += width as u64;
+            counted += cost;
+        }
+        pending.drain(..i);
+    }
+    Ok(byte)
+}
+
+/// The width in bytes and UTF-16 cost of the character starting `b`, or
+/// `None` when `b` ends before the character does. An invalid byte is one
+/// replaced character.
+fn utf8_char(b: &[u8]) -> Option<(usize, u64)> {
+    let width = match b[0] {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return Some((1, 1)),
+    };
+    if b.len() < width {
+        return None;
+    }
+    match std::str::from_utf8(&b[..width]) {
+        Ok(_) => Some((width, if width == 4 { 2 } else { 1 })),
+        Err(_) => Some((1, 1)),
     }
 }
 

@@ -31,7 +31,7 @@ fn config(pairs: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 #[tokio::test]
-async fn source_emits_lines_with_byte_positions_and_resumes() {
+async fn source_emits_lines_with_positions_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("in.txt");
     std::fs::write(&path, "first\nsecond\r\nthird-partial").unwrap();
@@ -81,6 +81,53 @@ async fn source_emits_lines_with_byte_positions_and_resumes() {
         .unwrap();
     let batch = resumed.poll().await.unwrap();
     assert_eq!(batch[0].value, Value::string("second"));
+}
+
+/// Kafka's task counts its position in UTF-16 code units (34 for this
+/// file of 37 bytes, as the differential run against Java Connect read
+/// from Java's committed offset), and stamps records with the read time.
+#[tokio::test]
+async fn non_ascii_positions_are_javas_character_counts_and_resume_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.txt");
+    std::fs::write(&path, "alice\nbob smith\n\ncharlie,42\nzoë ✓\n").unwrap();
+    let cfg = config(&[("file", path.to_str().unwrap()), ("topic", "t")]);
+    let mut task = FileStreamSourceTask::default();
+    let context = |p| SourceTaskContext {
+        offsets: Arc::new(Offsets(p)),
+    };
+    task.start(&cfg, context(None)).await.unwrap();
+    let batch = task.poll().await.unwrap();
+    let last = batch.last().unwrap();
+    assert_eq!(
+        last.source_offset.as_ref().unwrap()["position"],
+        Json::from(34)
+    );
+    assert!(last.timestamp.is_some_and(|t| t > 1_700_000_000_000));
+
+    // After "charlie,42" (28 units, 28 bytes) and after a line holding
+    // 4-byte characters (two units each).
+    let mut resumed = FileStreamSourceTask::default();
+    resumed.start(&cfg, context(Some(28))).await.unwrap();
+    assert_eq!(
+        resumed.poll().await.unwrap()[0].value,
+        Value::string("zoë ✓")
+    );
+
+    std::fs::write(&path, "𝄞x\nnext\n").unwrap();
+    let mut task = FileStreamSourceTask::default();
+    task.start(&cfg, context(None)).await.unwrap();
+    let batch = task.poll().await.unwrap();
+    assert_eq!(
+        batch[0].source_offset.as_ref().unwrap()["position"],
+        Json::from(4)
+    );
+    let mut resumed = FileStreamSourceTask::default();
+    resumed.start(&cfg, context(Some(4))).await.unwrap();
+    assert_eq!(
+        resumed.poll().await.unwrap()[0].value,
+        Value::string("next")
+    );
 }
 
 #[tokio::test]
