@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod differential_rest;
+mod differential_smt;
 mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;
