@@ -286,6 +286,12 @@ impl SinkTask for FileStreamSinkTask {
             out.write_all(line.as_bytes())
                 .map_err(|e| ConnectError::retriable(format!("write failed: {e}")))?;
         }
+        // Hand the batch to the OS now, as Java's task does line by line:
+        // readers of the file see records as they arrive, not at the next
+        // offset commit (a 10 s commit interval held the last lines back
+        // for up to 10 s in the Java comparison bench).
+        out.flush()
+            .map_err(|e| ConnectError::retriable(format!("write failed: {e}")))?;
         Ok(())
     }
 
