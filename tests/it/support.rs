@@ -213,14 +213,30 @@ pub struct JavaConnect {
 
 impl JavaConnect {
     /// Starts `ConnectStandalone` with a properties file, and waits until
-    /// its REST API answers.
+    /// its REST API answers. A small heap and the serial collector suit
+    /// two cores in tests.
     pub async fn standalone(dir: &Path, properties: &Path, port: u16) -> Self {
+        Self::start(
+            dir,
+            properties,
+            port,
+            Some("-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"),
+        )
+        .await
+    }
+
+    /// As [`Self::standalone`], with the JVM options given, or Kafka's own
+    /// (those of `connect-standalone.sh`) when `None`.
+    pub async fn start(dir: &Path, properties: &Path, port: u16, jvm: Option<&str>) -> Self {
         let log = unique_log(&dir.join("java-connect"));
         let file = std::fs::File::create(&log).expect("temp dir is writable");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/connect");
-        let child = Command::new(script)
-            .arg("standalone")
-            .arg(properties)
+        let mut command = Command::new(script);
+        command.arg("standalone").arg(properties);
+        if let Some(opts) = jvm {
+            command.env("RAMPART_CONNECT_JVM_OPTS", opts);
+        }
+        let child = command
             .stdout(file.try_clone().expect("log file handle"))
             .stderr(file)
             .spawn()
@@ -251,6 +267,14 @@ impl JavaConnect {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+impl JavaConnect {
+    /// The JVM's process id.
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
