@@ -17,6 +17,10 @@ use crate::support::{
 const PASSWORD: &str = "alice-secret";
 
 fn jaas(mechanism: &str, password: &str) -> String {
+    if mechanism == "OAUTHBEARER" {
+        // Kafka's unsecured JWTs: the broker's default validator accepts them.
+        return r#"org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="alice";"#.to_string();
+    }
     let module = if mechanism == "PLAIN" {
         "org.apache.kafka.common.security.plain.PlainLoginModule"
     } else {
@@ -102,8 +106,8 @@ async fn pipeline(security: &[(&str, &str)], extra_files: &[(&str, &str)]) -> St
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pipelines_run_over_sasl_ssl_with_scram_and_plain() {
-    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] {
+async fn pipelines_run_over_sasl_ssl_with_scram_plain_and_oauthbearer() {
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN", "OAUTHBEARER"] {
         let secrets = format!("jaas={}\n", jaas(mechanism, PASSWORD).replace('\\', "\\\\"));
         let sasl = kafka_listener(2);
         let ca = pem("ca.pem");
