@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::support::{
-    eventually, free_port, unique, worker_properties, JavaConnect, WorkerProcess,
-};
+use crate::support::{eventually, unique, JavaAndRampart};
 
 fn testdata(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -254,17 +252,12 @@ async fn rest_answers_match_java_connect() {
         "the issue asks for at least 60 requests"
     );
 
-    let java_dir = tempfile::tempdir().expect("temp dir");
-    let rampart_dir = tempfile::tempdir().expect("temp dir");
-    for d in [&java_dir, &rampart_dir] {
+    let pair = JavaAndRampart::start().await;
+    let (java, java_dir, rampart, rampart_dir) =
+        (&pair.java, &pair.java_dir, &pair.rampart, &pair.rampart_dir);
+    for d in [java_dir, rampart_dir] {
         std::fs::write(d.path().join("in.txt"), "first\nsecond\nthird\n").expect("writable");
     }
-    let (java_port, rampart_port) = (free_port(), free_port());
-    let java_props = worker_properties(java_dir.path(), java_port, &[]);
-    let rampart_props = worker_properties(rampart_dir.path(), rampart_port, &[]);
-    let java = JavaConnect::standalone(java_dir.path(), &java_props, java_port).await;
-    let mut rampart = WorkerProcess::start(rampart_dir.path(), &rampart_props, rampart_port, &[]);
-    rampart.wait_healthy().await;
 
     let sides = [
         Side {
@@ -351,5 +344,4 @@ async fn rest_answers_match_java_connect() {
         "differences from Java Connect not listed as deliberate:\n{}\n\nlisted as deliberate but now equal: {stale:?}",
         unexpected.join("\n")
     );
-    drop(java);
 }

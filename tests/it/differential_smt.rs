@@ -16,9 +16,7 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 
-use crate::support::{
-    bootstrap, create_connector, free_port, unique, worker_properties, JavaConnect, WorkerProcess,
-};
+use crate::support::{bootstrap, create_connector, unique, JavaAndRampart};
 
 /// Lines each input file holds: plain words (with an empty line, a comma
 /// and non-ASCII text), small numbers, and epoch milliseconds.
@@ -167,14 +165,9 @@ async fn transforms_and_converters_write_the_same_bytes_as_java_connect() {
     )
     .expect("cases are JSON");
 
-    let java_dir = tempfile::tempdir().expect("temp dir");
-    let rampart_dir = tempfile::tempdir().expect("temp dir");
-    let (java_port, rampart_port) = (free_port(), free_port());
-    let java_props = worker_properties(java_dir.path(), java_port, &[]);
-    let rampart_props = worker_properties(rampart_dir.path(), rampart_port, &[]);
-    let java = JavaConnect::standalone(java_dir.path(), &java_props, java_port).await;
-    let mut rampart = WorkerProcess::start(rampart_dir.path(), &rampart_props, rampart_port, &[]);
-    rampart.wait_healthy().await;
+    let pair = JavaAndRampart::start().await;
+    let (java, java_dir, rampart, rampart_dir) =
+        (&pair.java, &pair.java_dir, &pair.rampart, &pair.rampart_dir);
     let run = unique("smt");
     let sides = [
         Side {
@@ -273,5 +266,4 @@ async fn transforms_and_converters_write_the_same_bytes_as_java_connect() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    drop(java);
 }

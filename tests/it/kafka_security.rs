@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{
-    create_connector, eventually, free_port, json, kafka_certs, kafka_listener, unique, wait_for,
-    worker_properties, WorkerProcess,
+    create_connector, eventually, free_port, health_saying, json, kafka_certs, kafka_listener,
+    unique, wait_for, worker_properties, WorkerProcess,
 };
 
 const PASSWORD: &str = "alice-secret";
@@ -334,19 +334,7 @@ async fn a_worker_with_a_wrong_password_says_why_in_health() {
     );
     let worker = WorkerProcess::start(dir.path(), &props, port, &[]);
     let client = reqwest::Client::new();
-    let (code, health) = eventually("/health saying why", Duration::from_secs(30), || async {
-        let resp = client
-            .get(format!("{}/health", worker.url))
-            .send()
-            .await
-            .ok()?;
-        let (code, body) = json(resp).await;
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("SASL authentication failed"))
-            .then_some((code, body))
-    })
-    .await;
+    let (code, health) = health_saying(&client, &worker.url, "SASL authentication failed").await;
     assert_eq!(code, 503, "{health}");
     assert!(!health.to_string().contains("wrong-password"), "{health}");
     assert!(!worker.log_text().contains("wrong-password"));

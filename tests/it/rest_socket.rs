@@ -175,19 +175,8 @@ async fn bad_input_gets_clear_errors_not_crashes() {
     let props = worker_properties(dir.path(), port, &[("bootstrap.servers", "127.0.0.1:1")]);
     let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
     let client = reqwest::Client::new();
-    let (code, health) = eventually("/health saying why", Duration::from_secs(30), || async {
-        let resp = client
-            .get(format!("{}/health", worker.url))
-            .send()
-            .await
-            .ok()?;
-        let (code, body) = json(resp).await;
-        body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("cannot reach the Kafka cluster"))
-            .then_some((code, body))
-    })
-    .await;
+    let (code, health) =
+        crate::support::health_saying(&client, &worker.url, "cannot reach the Kafka cluster").await;
     assert_eq!(code, 503, "{health}");
     assert_eq!(health["status"], "starting");
     assert!(

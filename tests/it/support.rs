@@ -285,6 +285,64 @@ impl Drop for JavaConnect {
     }
 }
 
+/// A Java worker and a Rampart worker on the same broker, each with a
+/// directory of its own: the two sides of a differential test.
+pub struct JavaAndRampart {
+    /// Java Kafka Connect.
+    pub java: JavaConnect,
+    /// Its directory.
+    pub java_dir: tempfile::TempDir,
+    /// Rampart.
+    pub rampart: WorkerProcess,
+    /// Its directory.
+    pub rampart_dir: tempfile::TempDir,
+}
+
+impl JavaAndRampart {
+    /// Both started with the tests' worker settings, and answering.
+    #[allow(dead_code)]
+    pub async fn start() -> Self {
+        let java_dir = tempfile::tempdir().expect("temp dir");
+        let rampart_dir = tempfile::tempdir().expect("temp dir");
+        let (java_port, rampart_port) = (free_port(), free_port());
+        let java_props = worker_properties(java_dir.path(), java_port, &[]);
+        let rampart_props = worker_properties(rampart_dir.path(), rampart_port, &[]);
+        let java = JavaConnect::standalone(java_dir.path(), &java_props, java_port).await;
+        let mut rampart =
+            WorkerProcess::start(rampart_dir.path(), &rampart_props, rampart_port, &[]);
+        rampart.wait_healthy().await;
+        JavaAndRampart {
+            java,
+            java_dir,
+            rampart,
+            rampart_dir,
+        }
+    }
+}
+
+/// Polls `/health` until its message contains `needle`; the status code
+/// and body then.
+#[allow(dead_code)]
+pub async fn health_saying(
+    client: &reqwest::Client,
+    url: &str,
+    needle: &str,
+) -> (u16, serde_json::Value) {
+    eventually(
+        &format!("/health saying {needle}"),
+        Duration::from_secs(30),
+        || async {
+            let resp = client.get(format!("{url}/health")).send().await.ok()?;
+            let (code, body) = json(resp).await;
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(needle))
+                .then_some((code, body))
+        },
+    )
+    .await
+}
+
 /// Polls `check` until it returns `Some`, or fails after `timeout`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where

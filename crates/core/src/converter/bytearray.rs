@@ -1,6 +1,6 @@
 //! `org.apache.kafka.connect.converters.ByteArrayConverter`.
 
-use super::{Converter, HeaderConverter};
+use super::Converter;
 use crate::data::{schemas, SchemaAndValue, SchemaRef, SchemaType, Value};
 use crate::DataError;
 
@@ -42,23 +42,4 @@ impl Converter for ByteArrayConverter {
 }
 
 // Java's ByteArrayConverter is a header converter too, with the same rules.
-impl HeaderConverter for ByteArrayConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        data: Option<&[u8]>,
-    ) -> Result<SchemaAndValue, DataError> {
-        self.to_connect(topic, data)
-    }
-}
+header_converter_from_converter!(ByteArrayConverter);

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
 use super::json_writer::write_json;
-use super::{Converter, HeaderConverter};
+use super::Converter;
 use crate::data::{logical, Schema, SchemaAndValue, SchemaRef, SchemaType, Struct, Value};
 use crate::DataError;
 
@@ -274,26 +274,7 @@ impl Converter for JsonConverter {
     }
 }
 
-impl HeaderConverter for JsonConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        data: Option<&[u8]>,
-    ) -> Result<SchemaAndValue, DataError> {
-        self.to_connect(topic, data)
-    }
-}
+header_converter_from_converter!(JsonConverter);
 
 /// Serialises a schema to JsonConverter's schema JSON, field order as Kafka's.
 pub fn schema_to_json(config: &JsonConverterConfig, schema: &Schema) -> Json {

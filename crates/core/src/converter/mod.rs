@@ -1,6 +1,35 @@
 //! Converters between Connect data and the bytes stored in Kafka, by the
 //! class names users already configure.
 
+/// Makes a converter a header converter with the same rules, as Java's
+/// `StringConverter`, `JsonConverter`, `ByteArrayConverter` and number
+/// converters implement `HeaderConverter` with their own
+/// `fromConnectData`/`toConnectData`.
+macro_rules! header_converter_from_converter {
+    ($ty:ty) => {
+        impl $crate::converter::HeaderConverter for $ty {
+            fn from_connect_header(
+                &self,
+                topic: &str,
+                _key: &str,
+                schema: Option<&$crate::data::SchemaRef>,
+                value: &$crate::data::Value,
+            ) -> Result<Option<Vec<u8>>, $crate::DataError> {
+                $crate::converter::Converter::from_connect(self, topic, schema, value)
+            }
+
+            fn to_connect_header(
+                &self,
+                topic: &str,
+                _key: &str,
+                data: Option<&[u8]>,
+            ) -> Result<$crate::data::SchemaAndValue, $crate::DataError> {
+                $crate::converter::Converter::to_connect(self, topic, data)
+            }
+        }
+    };
+}
+
 mod bytearray;
 mod json;
 mod json_writer;
@@ -138,14 +167,14 @@ pub fn converter_for(
         ))),
         "StringConverter" => Ok(Box::new(StringConverter)),
         "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
-        other if number_kind(other).is_some() => Ok(Box::new(NumberConverter::new(
-            number_kind(other).expect("checked by the guard"),
-        ))),
-        _ => Err(format!(
-            "Class {} could not be found. Available converters: {}",
-            class.trim(),
-            CONVERTER_CLASSES.join(", ")
-        )),
+        other => match number_kind(other) {
+            Some(kind) => Ok(Box::new(NumberConverter::new(kind))),
+            None => Err(format!(
+                "Class {} could not be found. Available converters: {}",
+                class.trim(),
+                CONVERTER_CLASSES.join(", ")
+            )),
+        },
     }
 }
 
@@ -162,13 +191,13 @@ pub fn header_converter_for(
         ))),
         "StringConverter" => Ok(Box::new(StringConverter)),
         "ByteArrayConverter" => Ok(Box::new(ByteArrayConverter)),
-        other if number_kind(other).is_some() => Ok(Box::new(NumberConverter::new(
-            number_kind(other).expect("checked by the guard"),
-        ))),
-        _ => Err(format!(
-            "Class {} could not be found. Available header converters: {}",
-            class.trim(),
-            HEADER_CONVERTER_CLASSES.join(", ")
-        )),
+        other => match number_kind(other) {
+            Some(kind) => Ok(Box::new(NumberConverter::new(kind))),
+            None => Err(format!(
+                "Class {} could not be found. Available header converters: {}",
+                class.trim(),
+                HEADER_CONVERTER_CLASSES.join(", ")
+            )),
+        },
     }
 }

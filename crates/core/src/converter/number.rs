@@ -3,7 +3,7 @@
 //! `DoubleConverter` and `BooleanConverter`): big-endian bytes, as Kafka's
 //! own serializers write them, usable for keys, values and headers.
 
-use super::{Converter, HeaderConverter};
+use super::Converter;
 use crate::data::{Schema, SchemaAndValue, SchemaRef, SchemaType, Value};
 use crate::DataError;
 
@@ -207,26 +207,7 @@ impl Converter for NumberConverter {
     }
 }
 
-impl HeaderConverter for NumberConverter {
-    fn from_connect_header(
-        &self,
-        _topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError> {
-        self.serialize(schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        _topic: &str,
-        _key: &str,
-        data: Option<&[u8]>,
-    ) -> Result<SchemaAndValue, DataError> {
-        self.deserialize(data)
-    }
-}
+header_converter_from_converter!(NumberConverter);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! `org.apache.kafka.connect.storage.StringConverter`.
 
-use super::{Converter, HeaderConverter};
+use super::Converter;
 use crate::data::{schemas, SchemaAndValue, SchemaRef, Value};
 use crate::DataError;
 
@@ -36,23 +36,4 @@ impl Converter for StringConverter {
     }
 }
 
-impl HeaderConverter for StringConverter {
-    fn from_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        schema: Option<&SchemaRef>,
-        value: &Value,
-    ) -> Result<Option<Vec<u8>>, DataError> {
-        self.from_connect(topic, schema, value)
-    }
-
-    fn to_connect_header(
-        &self,
-        topic: &str,
-        _key: &str,
-        data: Option<&[u8]>,
-    ) -> Result<SchemaAndValue, DataError> {
-        self.to_connect(topic, data)
-    }
-}
+header_converter_from_converter!(StringConverter);
