@@ -6,6 +6,7 @@
 //! (the REST API drives it through `rampart_core::herder::Herder`).
 
 pub mod connector_config;
+pub mod distributed;
 pub mod herder;
 pub mod kafka;
 pub mod plugins;

@@ -1,0 +1,6 @@
+//! Distributed mode: workers in one group on the Kafka cluster share the
+//! connectors and tasks. This module holds the parts that are pure logic,
+//! tested without a broker; the group client, the Kafka-backed stores and
+//! the distributed herder build on them.
+
+pub mod assignor;
