@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod differential_protocol;
 mod differential_rest;
 mod differential_smt;
 mod elasticsearch;

@@ -4,3 +4,4 @@
 //! the distributed herder build on them.
 
 pub mod assignor;
+pub mod protocol;
