@@ -5,3 +5,4 @@
 
 pub mod assignor;
 pub mod protocol;
+pub mod records;
