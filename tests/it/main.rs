@@ -7,6 +7,7 @@
 mod differential_protocol;
 mod differential_rest;
 mod differential_smt;
+mod distributed_group;
 mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;

@@ -4,5 +4,6 @@
 //! the distributed herder build on them.
 
 pub mod assignor;
+pub mod group;
 pub mod protocol;
 pub mod records;

@@ -1,0 +1,502 @@
+//! A member of a group on the Kafka cluster's group coordinator, with a
+//! protocol of its own: the classic JoinGroup, SyncGroup, Heartbeat and
+//! LeaveGroup exchange that Connect workers run with protocol type
+//! `connect`. librdkafka only runs the consumer protocol, so this speaks
+//! the wire protocol itself, with the `kafka-protocol` crate's messages.
+//!
+//! Plaintext connections only, for now: the TLS and SASL settings the data
+//! clients take are not applied here yet.
+
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    find_coordinator_request::FindCoordinatorRequest,
+    heartbeat_request::HeartbeatRequest,
+    join_group_request::{JoinGroupRequest, JoinGroupRequestProtocol},
+    leave_group_request::{LeaveGroupRequest, MemberIdentity},
+    sync_group_request::{SyncGroupRequest, SyncGroupRequestAssignment},
+    GroupId, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::messages::{
+    ApiKey, FindCoordinatorResponse, HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse,
+    SyncGroupResponse,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+// Versions every broker from Kafka 2.3 to 4.x serves; none is flexible
+// except FindCoordinator v3, which the crate encodes.
+const FIND_COORDINATOR_VERSION: i16 = 3;
+const JOIN_GROUP_VERSION: i16 = 5;
+const SYNC_GROUP_VERSION: i16 = 3;
+const HEARTBEAT_VERSION: i16 = 3;
+const LEAVE_GROUP_VERSION: i16 = 3;
+
+// Kafka error codes the member acts on.
+const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+const NOT_COORDINATOR: i16 = 16;
+const ILLEGAL_GENERATION: i16 = 22;
+const UNKNOWN_MEMBER_ID: i16 = 25;
+const REBALANCE_IN_PROGRESS: i16 = 27;
+const MEMBER_ID_REQUIRED: i16 = 79;
+
+// A response larger than this is refused rather than buffered: a JoinGroup
+// answer for a thousand workers is well under a megabyte.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Why a group call failed. `is_retriable` says whether trying again (after
+/// finding the coordinator again, or rejoining) can succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    /// The network: connect, read or write.
+    #[error("cannot talk to {addr}: {source}")]
+    Io {
+        /// The broker.
+        addr: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No answer in time.
+    #[error("{api} to {addr} timed out")]
+    Timeout {
+        /// The request.
+        api: &'static str,
+        /// The broker.
+        addr: String,
+    },
+    /// Bytes that do not decode as the expected response.
+    #[error("malformed {api} response: {reason}")]
+    Protocol {
+        /// The request.
+        api: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The group is rebalancing, or this member's generation is over:
+    /// rejoin.
+    #[error("the group is rebalancing (Kafka error {code})")]
+    Rebalance {
+        /// The Kafka error code.
+        code: i16,
+    },
+    /// Any other error code from the coordinator.
+    #[error("{api} failed with Kafka error {code}")]
+    Kafka {
+        /// The request.
+        api: &'static str,
+        /// The Kafka error code.
+        code: i16,
+    },
+    /// No bootstrap server could tell us the coordinator.
+    #[error("no broker answered: {0}")]
+    NoCoordinator(String),
+}
+
+impl GroupError {
+    /// Whether the call may succeed when tried again.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            GroupError::Io { .. }
+            | GroupError::Timeout { .. }
+            | GroupError::Rebalance { .. }
+            | GroupError::NoCoordinator(_) => true,
+            GroupError::Kafka { code, .. } => matches!(
+                *code,
+                COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE | NOT_COORDINATOR
+            ),
+            GroupError::Protocol { .. } => false,
+        }
+    }
+}
+
+/// One connection to a broker, with correlated requests.
+struct Connection {
+    stream: TcpStream,
+    addr: String,
+    correlation: i32,
+    client_id: StrBytes,
+}
+
+impl Connection {
+    async fn connect(addr: &str, client_id: &str, timeout: Duration) -> Result<Self, GroupError> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| GroupError::Timeout {
+                api: "connect",
+                addr: addr.to_string(),
+            })?
+            .map_err(|source| GroupError::Io {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        Ok(Connection {
+            stream,
+            addr: addr.to_string(),
+            correlation: 0,
+            client_id: StrBytes::from_string(client_id.to_string()),
+        })
+    }
+
+    async fn call<Req, Resp>(
+        &mut self,
+        key: ApiKey,
+        request: &Req,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<Resp, GroupError>
+    where
+        Req: Encodable + HeaderVersion,
+        Resp: Decodable + HeaderVersion,
+    {
+        let api = api_name(key);
+        let malformed = |reason: String| GroupError::Protocol { api, reason };
+        self.correlation = self.correlation.wrapping_add(1);
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(self.client_id.clone()));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, Req::header_version(version))
+            .and_then(|_| request.encode(&mut body, version))
+            .map_err(|e| malformed(format!("cannot encode: {e}")))?;
+        let mut frame = BytesMut::with_capacity(body.len() + 4);
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        let addr = self.addr.clone();
+        let exchange = async {
+            self.stream.write_all(&frame).await?;
+            let len = self.stream.read_i32().await?;
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|l| *l <= MAX_RESPONSE_BYTES)
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "bad response length")
+                })?;
+            let mut buf = vec![0u8; len];
+            self.stream.read_exact(&mut buf).await?;
+            Ok::<_, std::io::Error>(buf)
+        };
+        let buf = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| GroupError::Timeout {
+                api,
+                addr: addr.clone(),
+            })?
+            .map_err(|source| GroupError::Io { addr, source })?;
+        let mut buf = Bytes::from(buf);
+        let header = ResponseHeader::decode(&mut buf, Resp::header_version(version))
+            .map_err(|e| malformed(e.to_string()))?;
+        if header.correlation_id != self.correlation {
+            return Err(malformed(format!(
+                "correlation id {} for request {}",
+                header.correlation_id, self.correlation
+            )));
+        }
+        let response = Resp::decode(&mut buf, version).map_err(|e| malformed(e.to_string()))?;
+        if buf.has_remaining() {
+            tracing::debug!(api, extra = buf.remaining(), "response has trailing bytes");
+        }
+        Ok(response)
+    }
+}
+
+fn api_name(key: ApiKey) -> &'static str {
+    match key {
+        ApiKey::FindCoordinator => "FindCoordinator",
+        ApiKey::JoinGroup => "JoinGroup",
+        ApiKey::SyncGroup => "SyncGroup",
+        ApiKey::Heartbeat => "Heartbeat",
+        ApiKey::LeaveGroup => "LeaveGroup",
+        _ => "request",
+    }
+}
+
+/// How the member joins.
+#[derive(Debug, Clone)]
+pub struct GroupSettings {
+    /// `host:port` of brokers to ask for the coordinator.
+    pub bootstrap: Vec<String>,
+    /// `group.id`.
+    pub group_id: String,
+    /// The protocol type: `connect` for workers.
+    pub protocol_type: String,
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `rebalance.timeout.ms`: how long a join may wait for the others.
+    pub rebalance_timeout: Duration,
+    /// Timeout of the other requests.
+    pub request_timeout: Duration,
+    /// The client id the broker sees.
+    pub client_id: String,
+}
+
+/// The outcome of a join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// The group generation.
+    pub generation: i32,
+    /// This member's id.
+    pub member_id: String,
+    /// The leader's member id.
+    pub leader: String,
+    /// The protocol the coordinator chose.
+    pub protocol: String,
+    /// Every member's id and metadata; only the leader gets them.
+    pub members: Vec<(String, Vec<u8>)>,
+}
+
+impl Joined {
+    /// Whether this member leads this generation.
+    pub fn is_leader(&self) -> bool {
+        self.leader == self.member_id
+    }
+}
+
+/// One member of a group.
+pub struct GroupMember {
+    settings: GroupSettings,
+    coordinator: Option<Connection>,
+    member_id: String,
+    generation: i32,
+}
+
+impl GroupMember {
+    /// A member that has not joined yet.
+    pub fn new(settings: GroupSettings) -> Self {
+        GroupMember {
+            settings,
+            coordinator: None,
+            member_id: String::new(),
+            generation: -1,
+        }
+    }
+
+    /// This member's id (empty before the first join).
+    pub fn member_id(&self) -> &str {
+        &self.member_id
+    }
+
+    fn group_id(&self) -> GroupId {
+        GroupId(StrBytes::from_string(self.settings.group_id.clone()))
+    }
+
+    async fn coordinator(&mut self) -> Result<&mut Connection, GroupError> {
+        if self.coordinator.is_none() {
+            let conn = self.find_coordinator().await?;
+            self.coordinator = Some(conn);
+        }
+        self.coordinator
+            .as_mut()
+            .ok_or_else(|| GroupError::NoCoordinator("no coordinator".into()))
+    }
+
+    async fn find_coordinator(&self) -> Result<Connection, GroupError> {
+        let timeout = self.settings.request_timeout;
+        let mut last = String::from("no bootstrap servers");
+        for addr in &self.settings.bootstrap {
+            let mut conn = match Connection::connect(addr, &self.settings.client_id, timeout).await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            };
+            let request = FindCoordinatorRequest::default()
+                .with_key(StrBytes::from_string(self.settings.group_id.clone()))
+                .with_key_type(0);
+            let answer: Result<FindCoordinatorResponse, _> = conn
+                .call(
+                    ApiKey::FindCoordinator,
+                    &request,
+                    FIND_COORDINATOR_VERSION,
+                    timeout,
+                )
+                .await;
+            match answer {
+                Ok(r) if r.error_code == 0 => {
+                    let target = format!("{}:{}", r.host.as_str(), r.port);
+                    return Connection::connect(&target, &self.settings.client_id, timeout).await;
+                }
+                Ok(r) => last = format!("FindCoordinator answered Kafka error {}", r.error_code),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(GroupError::NoCoordinator(last))
+    }
+
+    // A coordinator that moved or went away is looked up again on the
+    // next call.
+    fn check(&mut self, api: &'static str, code: i16) -> Result<(), GroupError> {
+        match code {
+            0 => Ok(()),
+            NOT_COORDINATOR | COORDINATOR_NOT_AVAILABLE | COORDINATOR_LOAD_IN_PROGRESS => {
+                self.coordinator = None;
+                Err(GroupError::Kafka { api, code })
+            }
+            REBALANCE_IN_PROGRESS | ILLEGAL_GENERATION => Err(GroupError::Rebalance { code }),
+            UNKNOWN_MEMBER_ID => {
+                self.member_id.clear();
+                Err(GroupError::Rebalance { code })
+            }
+            _ => Err(GroupError::Kafka { api, code }),
+        }
+    }
+
+    fn drop_connection_on_io<T>(&mut self, r: Result<T, GroupError>) -> Result<T, GroupError> {
+        if matches!(r, Err(GroupError::Io { .. } | GroupError::Timeout { .. })) {
+            self.coordinator = None;
+        }
+        r
+    }
+
+    /// Joins (or rejoins) the group offering `protocols` (name and
+    /// metadata, most preferred first), and waits for the generation.
+    pub async fn join(&mut self, protocols: &[(&str, Vec<u8>)]) -> Result<Joined, GroupError> {
+        // Kafka (KIP-394) answers a first join with MEMBER_ID_REQUIRED and
+        // the id to use; coordinator moves are retried once each.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let request = JoinGroupRequest::default()
+                .with_group_id(self.group_id())
+                .with_session_timeout_ms(self.settings.session_timeout.as_millis() as i32)
+                .with_rebalance_timeout_ms(self.settings.rebalance_timeout.as_millis() as i32)
+                .with_member_id(StrBytes::from_string(self.member_id.clone()))
+                .with_protocol_type(StrBytes::from_string(self.settings.protocol_type.clone()))
+                .with_protocols(
+                    protocols
+                        .iter()
+                        .map(|(name, metadata)| {
+                            JoinGroupRequestProtocol::default()
+                                .with_name(StrBytes::from_string(name.to_string()))
+                                .with_metadata(Bytes::from(metadata.clone()))
+                        })
+                        .collect(),
+                );
+            // A join waits for every member to join: up to the rebalance timeout.
+            let timeout = self.settings.rebalance_timeout + self.settings.request_timeout;
+            let result: Result<JoinGroupResponse, _> = match self.coordinator().await {
+                Ok(conn) => {
+                    conn.call(ApiKey::JoinGroup, &request, JOIN_GROUP_VERSION, timeout)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            let response = match self.drop_connection_on_io(result) {
+                Ok(r) => r,
+                Err(e) if e.is_retriable() && attempts < 4 => continue,
+                Err(e) => return Err(e),
+            };
+            if response.error_code == MEMBER_ID_REQUIRED && attempts < 4 {
+                self.member_id = response.member_id.to_string();
+                continue;
+            }
+            match self.check("JoinGroup", response.error_code) {
+                Ok(()) => {}
+                Err(e) if e.is_retriable() && attempts < 4 => continue,
+                Err(e) => return Err(e),
+            }
+            self.member_id = response.member_id.to_string();
+            self.generation = response.generation_id;
+            return Ok(Joined {
+                generation: response.generation_id,
+                member_id: self.member_id.clone(),
+                leader: response.leader.to_string(),
+                protocol: response
+                    .protocol_name
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                members: response
+                    .members
+                    .into_iter()
+                    .map(|m| (m.member_id.to_string(), m.metadata.to_vec()))
+                    .collect(),
+            });
+        }
+    }
+
+    /// Completes the generation: the leader passes every member's
+    /// assignment, the others nothing. Returns this member's assignment.
+    pub async fn sync(
+        &mut self,
+        assignments: Vec<(String, Vec<u8>)>,
+    ) -> Result<Vec<u8>, GroupError> {
+        let request = SyncGroupRequest::default()
+            .with_group_id(self.group_id())
+            .with_generation_id(self.generation)
+            .with_member_id(StrBytes::from_string(self.member_id.clone()))
+            .with_assignments(
+                assignments
+                    .into_iter()
+                    .map(|(member, bytes)| {
+                        SyncGroupRequestAssignment::default()
+                            .with_member_id(StrBytes::from_string(member))
+                            .with_assignment(Bytes::from(bytes))
+                    })
+                    .collect(),
+            );
+        // Followers wait for the leader's sync.
+        let timeout = self.settings.rebalance_timeout + self.settings.request_timeout;
+        let result: Result<SyncGroupResponse, _> = match self.coordinator().await {
+            Ok(conn) => {
+                conn.call(ApiKey::SyncGroup, &request, SYNC_GROUP_VERSION, timeout)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let response = self.drop_connection_on_io(result)?;
+        self.check("SyncGroup", response.error_code)?;
+        Ok(response.assignment.to_vec())
+    }
+
+    /// Tells the coordinator this member is alive. `Err(Rebalance)` means
+    /// the group is rebalancing: rejoin.
+    pub async fn heartbeat(&mut self) -> Result<(), GroupError> {
+        let request = HeartbeatRequest::default()
+            .with_group_id(self.group_id())
+            .with_generation_id(self.generation)
+            .with_member_id(StrBytes::from_string(self.member_id.clone()));
+        let timeout = self.settings.request_timeout;
+        let result: Result<HeartbeatResponse, _> = match self.coordinator().await {
+            Ok(conn) => {
+                conn.call(ApiKey::Heartbeat, &request, HEARTBEAT_VERSION, timeout)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let response = self.drop_connection_on_io(result)?;
+        self.check("Heartbeat", response.error_code)
+    }
+
+    /// Leaves the group, so the others rebalance at once instead of
+    /// waiting out this member's session.
+    pub async fn leave(&mut self) -> Result<(), GroupError> {
+        if self.member_id.is_empty() {
+            return Ok(());
+        }
+        let request = LeaveGroupRequest::default()
+            .with_group_id(self.group_id())
+            .with_members(vec![MemberIdentity::default()
+                .with_member_id(StrBytes::from_string(self.member_id.clone()))]);
+        let timeout = self.settings.request_timeout;
+        let result: Result<LeaveGroupResponse, _> = match self.coordinator().await {
+            Ok(conn) => {
+                conn.call(ApiKey::LeaveGroup, &request, LEAVE_GROUP_VERSION, timeout)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let response = self.drop_connection_on_io(result)?;
+        self.member_id.clear();
+        self.generation = -1;
+        self.check("LeaveGroup", response.error_code)
+    }
+}
