@@ -5,5 +5,6 @@
 
 pub mod assignor;
 pub mod group;
+pub mod internal_topics;
 pub mod protocol;
 pub mod records;
