@@ -8,6 +8,7 @@ mod differential_protocol;
 mod differential_rest;
 mod differential_smt;
 mod distributed_group;
+mod distributed_offsets;
 mod distributed_topics;
 mod elasticsearch;
 mod errant_reporter;

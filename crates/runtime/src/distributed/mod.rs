@@ -6,5 +6,6 @@
 pub mod assignor;
 pub mod group;
 pub mod internal_topics;
+pub mod offset_store;
 pub mod protocol;
 pub mod records;
