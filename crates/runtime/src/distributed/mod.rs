@@ -4,6 +4,7 @@
 //! the distributed herder build on them.
 
 pub mod assignor;
+pub mod config_state;
 pub mod group;
 pub mod internal_topics;
 pub mod offset_store;
