@@ -7,6 +7,7 @@
 mod differential_protocol;
 mod differential_rest;
 mod differential_smt;
+mod distributed_config;
 mod distributed_group;
 mod distributed_offsets;
 mod distributed_topics;

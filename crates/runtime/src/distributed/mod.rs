@@ -5,6 +5,7 @@
 
 pub mod assignor;
 pub mod config_state;
+pub mod config_topic;
 pub mod group;
 pub mod internal_topics;
 pub mod offset_store;
