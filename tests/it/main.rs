@@ -10,6 +10,7 @@ mod differential_smt;
 mod distributed_config;
 mod distributed_group;
 mod distributed_offsets;
+mod distributed_status;
 mod distributed_topics;
 mod elasticsearch;
 mod errant_reporter;

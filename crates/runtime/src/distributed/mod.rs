@@ -11,3 +11,4 @@ pub mod internal_topics;
 pub mod offset_store;
 pub mod protocol;
 pub mod records;
+pub mod status_store;
