@@ -4,6 +4,7 @@
 //! the distributed herder build on them.
 
 pub mod assignor;
+pub mod config;
 pub mod config_state;
 pub mod config_topic;
 pub mod group;
