@@ -12,9 +12,11 @@ use rampart_runtime::distributed::assignor::{
     ConfigSnapshot, ConnectorsAndTasks, IncrementalCooperativeAssignor,
 };
 use rampart_runtime::distributed::group::{GroupError, GroupMember, GroupSettings, Joined};
+use rampart_runtime::distributed::group_security::GroupSecurity;
 use rampart_runtime::distributed::protocol::{Assignment, WorkerState, NO_ERROR, PROTOCOLS};
+use rampart_runtime::worker_config::WorkerConfig;
 
-use crate::support::{bootstrap, eventually, unique};
+use crate::support::{bootstrap, eventually, kafka_certs, kafka_listener, unique};
 
 fn settings(group: &str, n: usize) -> GroupSettings {
     GroupSettings {
@@ -25,6 +27,7 @@ fn settings(group: &str, n: usize) -> GroupSettings {
         rebalance_timeout: Duration::from_secs(20),
         request_timeout: Duration::from_secs(10),
         client_id: format!("rampart-test-{n}"),
+        security: GroupSecurity::default(),
     }
 }
 
@@ -270,4 +273,98 @@ async fn workers_join_a_connect_group_share_the_work_and_rebalance_when_one_leav
     assert_eq!(a.leader, a.member.member_id());
     assert_eq!(size(&a.held), 5);
     a.member.leave().await.expect("leaves");
+}
+
+/// The group client's security from Java worker settings, translated as
+/// the data clients' are.
+fn security(props: &[(&str, &str)]) -> GroupSecurity {
+    let props = props
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let worker = WorkerConfig::from_props(props, std::iter::empty()).expect("worker settings");
+    let client = rampart_runtime::kafka::admin_config(&worker, &Default::default(), "group")
+        .expect("client settings");
+    GroupSecurity::from_client_config(&client).expect("group security")
+}
+
+async fn join_alone(bootstrap: String, security: GroupSecurity) -> Result<Joined, GroupError> {
+    let mut s = settings(&unique("secured-group"), 9);
+    s.bootstrap = vec![bootstrap];
+    s.security = security;
+    let mut member = GroupMember::new(s);
+    let joined = member
+        .join(&metadata(
+            "http://127.0.0.1:18089/",
+            &ConnectorsAndTasks::default(),
+        ))
+        .await?;
+    member.leave().await?;
+    Ok(joined)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_group_client_joins_over_sasl_ssl_and_mutual_tls_and_refuses_a_wrong_password() {
+    let ca = kafka_certs().join("ca.pem").display().to_string();
+    let keystore = kafka_certs()
+        .join("client-keystore.pem")
+        .display()
+        .to_string();
+    for (mechanism, module) in [
+        (
+            "SCRAM-SHA-512",
+            "org.apache.kafka.common.security.scram.ScramLoginModule",
+        ),
+        (
+            "SCRAM-SHA-256",
+            "org.apache.kafka.common.security.scram.ScramLoginModule",
+        ),
+        (
+            "PLAIN",
+            "org.apache.kafka.common.security.plain.PlainLoginModule",
+        ),
+    ] {
+        let jaas = format!(r#"{module} required username="alice" password="alice-secret";"#);
+        let s = security(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", mechanism),
+            ("sasl.jaas.config", &jaas),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", &ca),
+        ]);
+        let joined = join_alone(kafka_listener(2), s)
+            .await
+            .unwrap_or_else(|e| panic!("{mechanism}: {e}"));
+        assert!(joined.is_leader(), "{mechanism}");
+    }
+
+    let mtls = security(&[
+        ("security.protocol", "SSL"),
+        ("ssl.truststore.type", "PEM"),
+        ("ssl.truststore.location", &ca),
+        ("ssl.keystore.type", "PEM"),
+        ("ssl.keystore.location", &keystore),
+    ]);
+    assert!(join_alone(kafka_listener(1), mtls)
+        .await
+        .expect("mutual TLS")
+        .is_leader());
+
+    let wrong = security(&[
+        ("security.protocol", "SASL_SSL"),
+        ("sasl.mechanism", "SCRAM-SHA-512"),
+        (
+            "sasl.jaas.config",
+            r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="wrong";"#,
+        ),
+        ("ssl.truststore.type", "PEM"),
+        ("ssl.truststore.location", &ca),
+    ]);
+    match join_alone(kafka_listener(2), wrong).await {
+        Err(e @ GroupError::Authentication { .. }) => {
+            assert!(e.to_string().contains("Authentication failed"), "{e}");
+            assert!(!e.is_retriable());
+        }
+        other => panic!("a wrong password must fail authentication: {other:?}"),
+    }
 }

@@ -4,8 +4,8 @@
 //! `connect`. librdkafka only runs the consumer protocol, so this speaks
 //! the wire protocol itself, with the `kafka-protocol` crate's messages.
 //!
-//! Plaintext connections only, for now: the TLS and SASL settings the data
-//! clients take are not applied here yet.
+//! Connections use the data clients' TLS and SASL settings
+//! (`group_security`).
 
 use std::time::Duration;
 
@@ -20,11 +20,18 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::messages::{
     ApiKey, FindCoordinatorResponse, HeartbeatResponse, JoinGroupResponse, LeaveGroupResponse,
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
     SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use super::group_security::{GroupSecurity, Sasl, Scram};
+
+/// A plain or TLS connection.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
 
 // Versions every broker from Kafka 2.3 to 4.x serves; none is flexible
 // except FindCoordinator v3, which the crate encodes.
@@ -33,6 +40,8 @@ const JOIN_GROUP_VERSION: i16 = 5;
 const SYNC_GROUP_VERSION: i16 = 3;
 const HEARTBEAT_VERSION: i16 = 3;
 const LEAVE_GROUP_VERSION: i16 = 3;
+const SASL_HANDSHAKE_VERSION: i16 = 1;
+const SASL_AUTHENTICATE_VERSION: i16 = 2;
 
 // Kafka error codes the member acts on.
 const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
@@ -94,6 +103,15 @@ pub enum GroupError {
     /// No bootstrap server could tell us the coordinator.
     #[error("no broker answered: {0}")]
     NoCoordinator(String),
+    /// The TLS handshake or SASL authentication failed: the settings are
+    /// wrong, and retrying will not help.
+    #[error("cannot connect to {addr}: {reason}")]
+    Authentication {
+        /// The broker.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl GroupError {
@@ -108,22 +126,27 @@ impl GroupError {
                 *code,
                 COORDINATOR_LOAD_IN_PROGRESS | COORDINATOR_NOT_AVAILABLE | NOT_COORDINATOR
             ),
-            GroupError::Protocol { .. } => false,
+            GroupError::Protocol { .. } | GroupError::Authentication { .. } => false,
         }
     }
 }
 
 /// One connection to a broker, with correlated requests.
 struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     addr: String,
     correlation: i32,
     client_id: StrBytes,
 }
 
 impl Connection {
-    async fn connect(addr: &str, client_id: &str, timeout: Duration) -> Result<Self, GroupError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+    async fn connect(
+        addr: &str,
+        client_id: &str,
+        timeout: Duration,
+        security: &GroupSecurity,
+    ) -> Result<Self, GroupError> {
+        let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| GroupError::Timeout {
                 api: "connect",
@@ -133,13 +156,118 @@ impl Connection {
                 addr: addr.to_string(),
                 source,
             })?;
-        let _ = stream.set_nodelay(true);
-        Ok(Connection {
+        let _ = tcp.set_nodelay(true);
+        let auth = |reason: String| GroupError::Authentication {
+            addr: addr.to_string(),
+            reason,
+        };
+        let stream: Box<dyn Stream> = match &security.tls {
+            None => Box::new(tcp),
+            Some(tls) => {
+                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+                let name = tokio_rustls::rustls::pki_types::ServerName::try_from(
+                    host.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                )
+                .map_err(|e| auth(format!("invalid broker host name {host}: {e}")))?;
+                let connector = tokio_rustls::TlsConnector::from(tls.clone());
+                let tls = tokio::time::timeout(timeout, connector.connect(name, tcp))
+                    .await
+                    .map_err(|_| GroupError::Timeout {
+                        api: "TLS handshake",
+                        addr: addr.to_string(),
+                    })?
+                    .map_err(|e| auth(format!("TLS handshake failed: {e}")))?;
+                Box::new(tls)
+            }
+        };
+        let mut conn = Connection {
             stream,
             addr: addr.to_string(),
             correlation: 0,
             client_id: StrBytes::from_string(client_id.to_string()),
-        })
+        };
+        if let Some(sasl) = &security.sasl {
+            conn.authenticate(sasl, timeout)
+                .await
+                .map_err(|e| match e {
+                    GroupError::Kafka { code, .. } => auth(format!(
+                        "SASL {} refused with Kafka error {code}",
+                        sasl.mechanism()
+                    )),
+                    other => other,
+                })?;
+        }
+        Ok(conn)
+    }
+
+    // KIP-152: SaslHandshake names the mechanism, then SaslAuthenticate
+    // carries its messages.
+    async fn authenticate(&mut self, sasl: &Sasl, timeout: Duration) -> Result<(), GroupError> {
+        let addr = self.addr.clone();
+        let auth = |reason: String| GroupError::Authentication {
+            addr: addr.clone(),
+            reason,
+        };
+        let handshake = SaslHandshakeRequest::default()
+            .with_mechanism(StrBytes::from_string(sasl.mechanism().to_string()));
+        let r: SaslHandshakeResponse = self
+            .call(
+                ApiKey::SaslHandshake,
+                &handshake,
+                SASL_HANDSHAKE_VERSION,
+                timeout,
+            )
+            .await?;
+        if r.error_code != 0 {
+            return Err(auth(format!(
+                "the broker does not offer SASL {} (Kafka error {})",
+                sasl.mechanism(),
+                r.error_code
+            )));
+        }
+        match sasl {
+            Sasl::Plain { user, password } => {
+                self.sasl_round(format!("\0{user}\0{password}").into_bytes(), timeout)
+                    .await
+                    .map_err(auth)?;
+            }
+            Sasl::Scram {
+                sha512,
+                user,
+                password,
+            } => {
+                let (mut scram, first) = Scram::start(*sha512, user, password).map_err(auth)?;
+                let server_first = self.sasl_round(first, timeout).await.map_err(auth)?;
+                let last = scram.client_final(&server_first).map_err(auth)?;
+                let server_final = self.sasl_round(last, timeout).await.map_err(auth)?;
+                scram.verify(&server_final).map_err(auth)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sasl_round(&mut self, bytes: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, String> {
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(bytes));
+        let r: SaslAuthenticateResponse = self
+            .call(
+                ApiKey::SaslAuthenticate,
+                &request,
+                SASL_AUTHENTICATE_VERSION,
+                timeout,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.error_code != 0 {
+            return Err(format!(
+                "SASL authentication failed: {}",
+                r.error_message
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| format!("Kafka error {}", r.error_code))
+            ));
+        }
+        Ok(r.auth_bytes.to_vec())
     }
 
     async fn call<Req, Resp>(
@@ -214,6 +342,8 @@ fn api_name(key: ApiKey) -> &'static str {
         ApiKey::SyncGroup => "SyncGroup",
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::SaslHandshake => "SaslHandshake",
+        ApiKey::SaslAuthenticate => "SaslAuthenticate",
         _ => "request",
     }
 }
@@ -235,6 +365,8 @@ pub struct GroupSettings {
     pub request_timeout: Duration,
     /// The client id the broker sees.
     pub client_id: String,
+    /// TLS and SASL, as the data clients use them.
+    pub security: GroupSecurity,
 }
 
 /// The outcome of a join.
@@ -301,9 +433,18 @@ impl GroupMember {
         let timeout = self.settings.request_timeout;
         let mut last = String::from("no bootstrap servers");
         for addr in &self.settings.bootstrap {
-            let mut conn = match Connection::connect(addr, &self.settings.client_id, timeout).await
-            {
+            let connected = Connection::connect(
+                addr,
+                &self.settings.client_id,
+                timeout,
+                &self.settings.security,
+            )
+            .await;
+            let mut conn = match connected {
                 Ok(c) => c,
+                // Wrong credentials or certificates will not get better
+                // on another broker.
+                Err(e @ GroupError::Authentication { .. }) => return Err(e),
                 Err(e) => {
                     last = e.to_string();
                     continue;
@@ -323,7 +464,13 @@ impl GroupMember {
             match answer {
                 Ok(r) if r.error_code == 0 => {
                     let target = format!("{}:{}", r.host.as_str(), r.port);
-                    return Connection::connect(&target, &self.settings.client_id, timeout).await;
+                    return Connection::connect(
+                        &target,
+                        &self.settings.client_id,
+                        timeout,
+                        &self.settings.security,
+                    )
+                    .await;
                 }
                 Ok(r) => last = format!("FindCoordinator answered Kafka error {}", r.error_code),
                 Err(e) => last = e.to_string(),

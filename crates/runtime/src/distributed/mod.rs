@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_state;
 pub mod config_topic;
 pub mod group;
+pub mod group_security;
 pub mod internal_topics;
 pub mod offset_store;
 pub mod protocol;
