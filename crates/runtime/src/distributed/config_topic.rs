@@ -81,9 +81,8 @@ impl ConfigTopic {
             .consumer
             .lock()
             .map_err(|_| ConnectError::connect("config reader lock poisoned"))?;
-        let (_, end) = consumer
-            .fetch_watermarks(&self.topic, 0, Duration::from_secs(10))
-            .map_err(|e| fail("watermarks", e))?;
+        let (_, end) =
+            super::log::watermarks(&consumer, &self.topic, 0).map_err(|e| fail("watermarks", e))?;
         let mut state = self
             .state
             .lock()
@@ -111,7 +110,8 @@ impl ConfigTopic {
                         }
                     }
                 }
-                Some(Err(e)) => return Err(fail("poll", e)),
+                // Transient (a leader moving): the deadline bounds the wait.
+                Some(Err(e)) => tracing::debug!(error = %e, "internal topic read error; retrying"),
                 None => {}
             }
         }

@@ -10,6 +10,7 @@ pub mod config_topic;
 pub mod group;
 pub mod group_security;
 pub mod internal_topics;
+mod log;
 pub mod offset_store;
 pub mod protocol;
 pub mod records;

@@ -147,8 +147,7 @@ fn read_all(config: &ClientConfig, topic: &str) -> ConnectResult<Vec<(String, Op
     let mut tpl = TopicPartitionList::new();
     for t in metadata.topics().iter().filter(|t| t.name() == topic) {
         for p in t.partitions() {
-            let (low, high) = consumer
-                .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+            let (low, high) = super::log::watermarks(&consumer, topic, p.id())
                 .map_err(|e| fail("watermarks", e))?;
             if high > low {
                 ends.insert(p.id(), high);
@@ -169,8 +168,8 @@ fn read_all(config: &ClientConfig, topic: &str) -> ConnectResult<Vec<(String, Op
                 "timed out reading status topic {topic} to its end"
             )));
         }
-        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
-            let m = m.map_err(|e| fail("poll", e))?;
+        // A transient error (a leader moving) is retried until the deadline.
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
             out.push((
                 String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
                 m.payload().map(<[u8]>::to_vec),
