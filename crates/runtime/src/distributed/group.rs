@@ -52,6 +52,9 @@ const UNKNOWN_MEMBER_ID: i16 = 25;
 const REBALANCE_IN_PROGRESS: i16 = 27;
 const MEMBER_ID_REQUIRED: i16 = 79;
 
+// Join attempts before a retriable error is returned (about 5 s of pauses).
+const MAX_JOIN_ATTEMPTS: u64 = 12;
+
 // A response larger than this is refused rather than buffered: a JoinGroup
 // answer for a thousand workers is well under a megabyte.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -508,10 +511,17 @@ impl GroupMember {
     /// metadata, most preferred first), and waits for the generation.
     pub async fn join(&mut self, protocols: &[(&str, Vec<u8>)]) -> Result<Joined, GroupError> {
         // Kafka (KIP-394) answers a first join with MEMBER_ID_REQUIRED and
-        // the id to use; coordinator moves are retried once each.
+        // the id to use. A coordinator that is not ready (a new cluster
+        // creates __consumer_offsets on first use) or moved is asked again,
+        // with a growing pause, for a bounded number of attempts.
         let mut attempts = 0;
+        let mut pause = Duration::ZERO;
         loop {
             attempts += 1;
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            pause = Duration::from_millis(100 * attempts.min(10));
             let request = JoinGroupRequest::default()
                 .with_group_id(self.group_id())
                 .with_session_timeout_ms(self.settings.session_timeout.as_millis() as i32)
@@ -539,16 +549,18 @@ impl GroupMember {
             };
             let response = match self.drop_connection_on_io(result) {
                 Ok(r) => r,
-                Err(e) if e.is_retriable() && attempts < 4 => continue,
+                Err(e) if e.is_retriable() && attempts < MAX_JOIN_ATTEMPTS => continue,
                 Err(e) => return Err(e),
             };
-            if response.error_code == MEMBER_ID_REQUIRED && attempts < 4 {
+            if response.error_code == MEMBER_ID_REQUIRED && attempts < MAX_JOIN_ATTEMPTS {
+                // Not an error: rejoin at once with the id given.
                 self.member_id = response.member_id.to_string();
+                pause = Duration::ZERO;
                 continue;
             }
             match self.check("JoinGroup", response.error_code) {
                 Ok(()) => {}
-                Err(e) if e.is_retriable() && attempts < 4 => continue,
+                Err(e) if e.is_retriable() && attempts < MAX_JOIN_ATTEMPTS => continue,
                 Err(e) => return Err(e),
             }
             self.member_id = response.member_id.to_string();
