@@ -26,14 +26,14 @@ const INPUTS: &[(&str, &str)] = &[
     ("epochs", "1700000000000\n0\n86400000\n"),
 ];
 
-type Record = (
+pub(crate) type Record = (
     Option<Vec<u8>>,
     Option<Vec<u8>>,
     Vec<(String, Option<Vec<u8>>)>,
 );
 
 /// Every record of partition 0 of `topic`, up to its end.
-fn read_topic(topic: &str) -> Vec<Record> {
+pub(crate) fn read_topic(topic: &str) -> Vec<Record> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("smt-reader"))

@@ -4,15 +4,13 @@
 //! writes.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use rampart_core::herder::TargetState;
 use rampart_runtime::distributed::config_topic::ConfigTopic;
 use rampart_runtime::distributed::internal_topics::{ensure, InternalTopic};
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 
 use crate::support::{bootstrap, unique};
 
@@ -24,27 +22,16 @@ fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn raw_records(topic: &str) -> Vec<(String, Option<String>)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap())
-        .set("group.id", unique("config-reader"))
-        .create()
-        .expect("consumer");
-    let (_, end) = consumer
-        .fetch_watermarks(topic, 0, Duration::from_secs(5))
-        .expect("watermarks");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("partition");
-    consumer.assign(&tpl).expect("assign");
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while (out.len() as i64) < end && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-            out.push((text(m.key().unwrap_or_default()), m.payload().map(text)));
-        }
-    }
-    out
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    crate::differential_smt::read_topic(topic)
+        .into_iter()
+        .map(|(k, v, _)| {
+            (
+                k.as_deref().map(text).unwrap_or_default(),
+                v.as_deref().map(text),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

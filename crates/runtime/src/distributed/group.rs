@@ -500,6 +500,26 @@ impl GroupMember {
         }
     }
 
+    // One request to the coordinator, found first if need be; a broken or
+    // silent connection is dropped, so the next call finds it again.
+    async fn coordinator_call<Req, Resp>(
+        &mut self,
+        key: ApiKey,
+        request: &Req,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<Resp, GroupError>
+    where
+        Req: Encodable + HeaderVersion,
+        Resp: Decodable + HeaderVersion,
+    {
+        let result = match self.coordinator().await {
+            Ok(conn) => conn.call(key, request, version, timeout).await,
+            Err(e) => Err(e),
+        };
+        self.drop_connection_on_io(result)
+    }
+
     fn drop_connection_on_io<T>(&mut self, r: Result<T, GroupError>) -> Result<T, GroupError> {
         if matches!(r, Err(GroupError::Io { .. } | GroupError::Timeout { .. })) {
             self.coordinator = None;
@@ -540,14 +560,10 @@ impl GroupMember {
                 );
             // A join waits for every member to join: up to the rebalance timeout.
             let timeout = self.settings.rebalance_timeout + self.settings.request_timeout;
-            let result: Result<JoinGroupResponse, _> = match self.coordinator().await {
-                Ok(conn) => {
-                    conn.call(ApiKey::JoinGroup, &request, JOIN_GROUP_VERSION, timeout)
-                        .await
-                }
-                Err(e) => Err(e),
-            };
-            let response = match self.drop_connection_on_io(result) {
+            let result: Result<JoinGroupResponse, _> = self
+                .coordinator_call(ApiKey::JoinGroup, &request, JOIN_GROUP_VERSION, timeout)
+                .await;
+            let response = match result {
                 Ok(r) => r,
                 Err(e) if e.is_retriable() && attempts < MAX_JOIN_ATTEMPTS => continue,
                 Err(e) => return Err(e),
@@ -604,14 +620,9 @@ impl GroupMember {
             );
         // Followers wait for the leader's sync.
         let timeout = self.settings.rebalance_timeout + self.settings.request_timeout;
-        let result: Result<SyncGroupResponse, _> = match self.coordinator().await {
-            Ok(conn) => {
-                conn.call(ApiKey::SyncGroup, &request, SYNC_GROUP_VERSION, timeout)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        let response = self.drop_connection_on_io(result)?;
+        let response: SyncGroupResponse = self
+            .coordinator_call(ApiKey::SyncGroup, &request, SYNC_GROUP_VERSION, timeout)
+            .await?;
         self.check("SyncGroup", response.error_code)?;
         Ok(response.assignment.to_vec())
     }
@@ -624,14 +635,9 @@ impl GroupMember {
             .with_generation_id(self.generation)
             .with_member_id(StrBytes::from_string(self.member_id.clone()));
         let timeout = self.settings.request_timeout;
-        let result: Result<HeartbeatResponse, _> = match self.coordinator().await {
-            Ok(conn) => {
-                conn.call(ApiKey::Heartbeat, &request, HEARTBEAT_VERSION, timeout)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        let response = self.drop_connection_on_io(result)?;
+        let response: HeartbeatResponse = self
+            .coordinator_call(ApiKey::Heartbeat, &request, HEARTBEAT_VERSION, timeout)
+            .await?;
         self.check("Heartbeat", response.error_code)
     }
 
@@ -646,14 +652,9 @@ impl GroupMember {
             .with_members(vec![MemberIdentity::default()
                 .with_member_id(StrBytes::from_string(self.member_id.clone()))]);
         let timeout = self.settings.request_timeout;
-        let result: Result<LeaveGroupResponse, _> = match self.coordinator().await {
-            Ok(conn) => {
-                conn.call(ApiKey::LeaveGroup, &request, LEAVE_GROUP_VERSION, timeout)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        let response = self.drop_connection_on_io(result)?;
+        let response: LeaveGroupResponse = self
+            .coordinator_call(ApiKey::LeaveGroup, &request, LEAVE_GROUP_VERSION, timeout)
+            .await?;
         self.member_id.clear();
         self.generation = -1;
         self.check("LeaveGroup", response.error_code)

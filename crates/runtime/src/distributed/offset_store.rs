@@ -10,14 +10,13 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rampart_core::record::SourceMap;
 use rampart_core::{ConnectError, ConnectResult};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use serde_json::Value;
 
 use super::records::{canonical_offset_key, offset_key};
@@ -73,9 +72,11 @@ impl KafkaOffsetBackingStore {
     pub async fn read_to_end(&self) -> ConnectResult<()> {
         let config = self.consumer_config.clone();
         let topic = self.topic.clone();
-        let records = tokio::task::spawn_blocking(move || read_topic(&config, &topic))
-            .await
-            .map_err(|e| ConnectError::connect(format!("offsets reader panicked: {e}")))??;
+        let records = tokio::task::spawn_blocking(move || {
+            super::log::read_to_end(&config, &topic, "offsets")
+        })
+        .await
+        .map_err(|e| ConnectError::connect(format!("offsets reader panicked: {e}")))??;
         let mut data = HashMap::new();
         for (key, value) in records {
             apply(&mut data, &key, value.as_deref());
@@ -116,72 +117,6 @@ fn apply(data: &mut HashMap<(String, String), Entry>, key: &[u8], value: Option<
             data.remove(&id);
         }
     }
-}
-
-/// A record's key and value (`None`: a tombstone).
-type RawRecord = (Vec<u8>, Option<Vec<u8>>);
-
-fn read_topic(config: &ClientConfig, topic: &str) -> ConnectResult<Vec<RawRecord>> {
-    let fail = |what: &str, e: rdkafka::error::KafkaError| {
-        ConnectError::retriable(format!("cannot read offsets topic {topic}: {what}: {e}"))
-    };
-    let consumer: BaseConsumer = config
-        .clone()
-        .set("group.id", "rampart-offsets-reader")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .create()
-        .map_err(|e| fail("consumer", e))?;
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|e| fail("metadata", e))?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    let mut ends = HashMap::new();
-    let mut tpl = TopicPartitionList::new();
-    for p in &partitions {
-        let (low, high) =
-            super::log::watermarks(&consumer, topic, *p).map_err(|e| fail("watermarks", e))?;
-        if high > low {
-            ends.insert(*p, high);
-            tpl.add_partition_offset(topic, *p, Offset::Beginning)
-                .map_err(|e| fail("assign", e))?;
-        }
-    }
-    let mut out = Vec::new();
-    if ends.is_empty() {
-        return Ok(out);
-    }
-    consumer.assign(&tpl).map_err(|e| fail("assign", e))?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ends.is_empty() {
-        if Instant::now() > deadline {
-            return Err(ConnectError::retriable(format!(
-                "timed out reading offsets topic {topic} to its end"
-            )));
-        }
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(m)) => {
-                if let Some(key) = m.key() {
-                    out.push((key.to_vec(), m.payload().map(<[u8]>::to_vec)));
-                }
-                if ends
-                    .get(&m.partition())
-                    .is_some_and(|end| m.offset() + 1 >= *end)
-                {
-                    ends.remove(&m.partition());
-                }
-            }
-            // Transient (a leader moving): the deadline bounds the wait.
-            Some(Err(e)) => tracing::debug!(error = %e, "internal topic read error; retrying"),
-            None => {}
-        }
-    }
-    Ok(out)
 }
 
 #[async_trait]

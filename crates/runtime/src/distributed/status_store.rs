@@ -10,14 +10,12 @@
 //! the status its new owner wrote.
 
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use rampart_core::herder::{ConnectorState, ConnectorTaskId, TaskState};
 use rampart_core::{ConnectError, ConnectResult};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 
 use super::records::{connector_status_key, task_status_key, StatusRecord};
 use crate::stores::StatusBackingStore;
@@ -62,10 +60,12 @@ impl KafkaStatusBackingStore {
     pub async fn read_to_end(&self) -> ConnectResult<()> {
         let config = self.consumer_config.clone();
         let topic = self.topic.clone();
-        let records = tokio::task::spawn_blocking(move || read_all(&config, &topic))
-            .await
-            .map_err(|e| ConnectError::connect(format!("status reader panicked: {e}")))??;
+        let records =
+            tokio::task::spawn_blocking(move || super::log::read_to_end(&config, &topic, "status"))
+                .await
+                .map_err(|e| ConnectError::connect(format!("status reader panicked: {e}")))??;
         for (key, value) in records {
+            let key = String::from_utf8_lossy(&key).into_owned();
             match value.as_deref().and_then(StatusRecord::parse) {
                 Some(status) => {
                     self.statuses.insert(key, status);
@@ -128,61 +128,6 @@ impl KafkaStatusBackingStore {
             generation: self.generation.load(Ordering::SeqCst),
         }
     }
-}
-
-fn read_all(config: &ClientConfig, topic: &str) -> ConnectResult<Vec<(String, Option<Vec<u8>>)>> {
-    let fail = |what: &str, e: rdkafka::error::KafkaError| {
-        ConnectError::retriable(format!("cannot read status topic {topic}: {what}: {e}"))
-    };
-    let consumer: BaseConsumer = config
-        .clone()
-        .set("group.id", "rampart-status-reader")
-        .set("enable.auto.commit", "false")
-        .create()
-        .map_err(|e| fail("consumer", e))?;
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .map_err(|e| fail("metadata", e))?;
-    let mut ends = std::collections::HashMap::new();
-    let mut tpl = TopicPartitionList::new();
-    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-        for p in t.partitions() {
-            let (low, high) = super::log::watermarks(&consumer, topic, p.id())
-                .map_err(|e| fail("watermarks", e))?;
-            if high > low {
-                ends.insert(p.id(), high);
-                tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
-                    .map_err(|e| fail("assign", e))?;
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if ends.is_empty() {
-        return Ok(out);
-    }
-    consumer.assign(&tpl).map_err(|e| fail("assign", e))?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ends.is_empty() {
-        if Instant::now() > deadline {
-            return Err(ConnectError::retriable(format!(
-                "timed out reading status topic {topic} to its end"
-            )));
-        }
-        // A transient error (a leader moving) is retried until the deadline.
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push((
-                String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
-                m.payload().map(<[u8]>::to_vec),
-            ));
-            if ends
-                .get(&m.partition())
-                .is_some_and(|end| m.offset() + 1 >= *end)
-            {
-                ends.remove(&m.partition());
-            }
-        }
-    }
-    Ok(out)
 }
 
 impl StatusBackingStore for KafkaStatusBackingStore {
