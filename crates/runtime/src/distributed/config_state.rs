@@ -33,6 +33,9 @@ pub struct ClusterConfigState {
     pub inconsistent: BTreeSet<String>,
     /// The inter-worker session key and its algorithm, if one was written.
     pub session_key: Option<(Vec<u8>, String, i64)>,
+    /// The latest restart request per connector: the offset it was read
+    /// at, include tasks, only failed.
+    pub restart_requests: BTreeMap<String, (i64, bool, bool)>,
     // Task configs read but not yet committed.
     deferred: BTreeMap<String, BTreeMap<u32, Properties>>,
 }
@@ -106,11 +109,16 @@ impl ClusterConfigState {
                 algorithm,
                 created_ms,
             } => self.session_key = Some((key, algorithm, created_ms)),
-            // Exactly-once fencing, restart requests and cluster log levels
-            // are acted on elsewhere, or not at all yet.
-            ConfigRecord::TaskCount { .. }
-            | ConfigRecord::Restart { .. }
-            | ConfigRecord::LoggerLevel { .. } => {}
+            // Exactly-once fencing and cluster log levels are not acted on.
+            ConfigRecord::Restart {
+                connector,
+                include_tasks,
+                only_failed,
+            } => {
+                self.restart_requests
+                    .insert(connector, (offset, include_tasks, only_failed));
+            }
+            ConfigRecord::TaskCount { .. } | ConfigRecord::LoggerLevel { .. } => {}
         }
     }
 

@@ -5,25 +5,26 @@
 //! The topic has one partition, so reading to the high watermark sees
 //! every write acknowledged before the read started, from any worker.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rampart_core::herder::{ConnectorTaskId, TargetState};
 use rampart_core::{ConnectError, ConnectResult};
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 
 use super::config_state::ClusterConfigState;
+use super::log::Follower;
 use super::records::ConfigRecord;
 
-/// The config topic: a producer for writes and a consumer that replays.
+/// The config topic: a producer for writes and a follower that replays
+/// every record into the cluster's config state.
 pub struct ConfigTopic {
     topic: String,
     producer: FutureProducer,
-    consumer: Mutex<BaseConsumer>,
-    state: Mutex<ClusterConfigState>,
+    state: Arc<Mutex<ClusterConfigState>>,
+    log: Follower,
 }
 
 impl ConfigTopic {
@@ -38,25 +39,36 @@ impl ConfigTopic {
             .set("message.timeout.ms", "30000")
             .create()
             .map_err(|e| ConnectError::connect(format!("cannot create config producer: {e}")))?;
-        let consumer: BaseConsumer = base
-            .clone()
-            .set("group.id", "rampart-config-reader")
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .create()
-            .map_err(|e| ConnectError::connect(format!("cannot create config consumer: {e}")))?;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Beginning)
-            .and_then(|_| consumer.assign(&tpl))
-            .map_err(|e| ConnectError::connect(format!("cannot read config topic {topic}: {e}")))?;
-        let log = ConfigTopic {
+        let state = Arc::new(Mutex::new(ClusterConfigState::new()));
+        let replayed = state.clone();
+        let apply = Box::new(
+            move |_: i32, offset: i64, key: &[u8], value: Option<&[u8]>| {
+                let key = String::from_utf8_lossy(key).into_owned();
+                let Ok(mut state) = replayed.lock() else {
+                    return;
+                };
+                match ConfigRecord::parse(&key, value) {
+                    Ok(Some(record)) => state.apply(offset, record),
+                    Ok(None) => {
+                        tracing::warn!(key = %key, "discarding config topic record with an unknown key");
+                        state.offset = offset + 1;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "discarding an unreadable config topic record");
+                        state.offset = offset + 1;
+                    }
+                }
+            },
+        );
+        let log = Follower::start(base, topic, "config", apply)?;
+        let config = ConfigTopic {
             topic: topic.to_string(),
             producer,
-            consumer: Mutex::new(consumer),
-            state: Mutex::new(ClusterConfigState::new()),
+            state,
+            log,
         };
-        log.read_to_end().await?;
-        Ok(log)
+        config.read_to_end().await?;
+        Ok(config)
     }
 
     /// The state as last read.
@@ -64,58 +76,16 @@ impl ConfigTopic {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Changes whenever a record is read: the herder re-reads the state.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<HashMap<i32, i64>> {
+        self.log.positions()
+    }
+
     /// Reads every record written so far and applies it; returns the
     /// state. Java's workers do this before they assign or apply work.
     pub async fn read_to_end(&self) -> ConnectResult<ClusterConfigState> {
-        tokio::task::block_in_place(|| self.read_to_end_blocking())
-    }
-
-    fn read_to_end_blocking(&self) -> ConnectResult<ClusterConfigState> {
-        let fail = |what: &str, e: rdkafka::error::KafkaError| {
-            ConnectError::retriable(format!(
-                "cannot read config topic {}: {what}: {e}",
-                self.topic
-            ))
-        };
-        let consumer = self
-            .consumer
-            .lock()
-            .map_err(|_| ConnectError::connect("config reader lock poisoned"))?;
-        let (_, end) =
-            super::log::watermarks(&consumer, &self.topic, 0).map_err(|e| fail("watermarks", e))?;
-        let mut state = self
-            .state
-            .lock()
-            .map_err(|_| ConnectError::connect("config state lock poisoned"))?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while state.offset.max(0) < end {
-            if Instant::now() > deadline {
-                return Err(ConnectError::retriable(format!(
-                    "timed out reading config topic {} to offset {end}",
-                    self.topic
-                )));
-            }
-            match consumer.poll(Duration::from_millis(200)) {
-                Some(Ok(m)) => {
-                    let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-                    match ConfigRecord::parse(&key, m.payload()) {
-                        Ok(Some(record)) => state.apply(m.offset(), record),
-                        Ok(None) => {
-                            tracing::warn!(key = %key, "discarding config topic record with an unknown key");
-                            state.offset = m.offset() + 1;
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "discarding an unreadable config topic record");
-                            state.offset = m.offset() + 1;
-                        }
-                    }
-                }
-                // Transient (a leader moving): the deadline bounds the wait.
-                Some(Err(e)) => tracing::debug!(error = %e, "internal topic read error; retrying"),
-                None => {}
-            }
-        }
-        Ok(state.clone())
+        self.log.read_to_end().await?;
+        Ok(self.state())
     }
 
     async fn write(&self, records: &[ConfigRecord]) -> ConnectResult<()> {
@@ -200,6 +170,38 @@ impl ConfigTopic {
                 state: None,
             },
         ])
+        .await
+    }
+}
+
+impl ConfigTopic {
+    /// Writes a new session key (the leader does, for request signing).
+    pub async fn put_session_key(
+        &self,
+        key: Vec<u8>,
+        algorithm: &str,
+        created_ms: i64,
+    ) -> ConnectResult<()> {
+        self.write(&[ConfigRecord::SessionKey {
+            key,
+            algorithm: algorithm.to_string(),
+            created_ms,
+        }])
+        .await
+    }
+
+    /// Records a restart request for the workers that own the instances.
+    pub async fn put_restart_request(
+        &self,
+        connector: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> ConnectResult<()> {
+        self.write(&[ConfigRecord::Restart {
+            connector: connector.to_string(),
+            include_tasks,
+            only_failed,
+        }])
         .await
     }
 }

@@ -9,7 +9,7 @@
 //! the partition a Java worker would write it to.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +19,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
+use super::log::Follower;
 use super::records::{canonical_offset_key, offset_key};
 use crate::stores::OffsetBackingStore;
 
@@ -36,8 +37,8 @@ struct Entry {
 pub struct KafkaOffsetBackingStore {
     topic: String,
     producer: FutureProducer,
-    consumer_config: ClientConfig,
-    data: RwLock<HashMap<(String, String), Entry>>,
+    data: Arc<RwLock<HashMap<(String, String), Entry>>>,
+    log: Follower,
 }
 
 impl KafkaOffsetBackingStore {
@@ -56,36 +57,28 @@ impl KafkaOffsetBackingStore {
         let producer: FutureProducer = producer
             .create()
             .map_err(|e| ConnectError::connect(format!("cannot create offsets producer: {e}")))?;
+        let data: Arc<RwLock<HashMap<(String, String), Entry>>> = Arc::default();
+        let replayed = data.clone();
+        let apply = Box::new(move |_: i32, _: i64, key: &[u8], value: Option<&[u8]>| {
+            if let Ok(mut data) = replayed.write() {
+                apply(&mut data, key, value);
+            }
+        });
+        let log = Follower::start(base, topic, "offsets", apply)?;
         let store = KafkaOffsetBackingStore {
             topic: topic.to_string(),
             producer,
-            consumer_config: base.clone(),
-            data: RwLock::default(),
+            data,
+            log,
         };
         store.read_to_end().await?;
         Ok(store)
     }
 
-    /// Reads every partition of the topic from the start to its current
-    /// end, replacing what the store holds: what other workers wrote, as a
-    /// Java worker does at start and after each rebalance.
+    /// Waits until what every worker wrote before this call has been
+    /// read, as a Java worker does at start and after each rebalance.
     pub async fn read_to_end(&self) -> ConnectResult<()> {
-        let config = self.consumer_config.clone();
-        let topic = self.topic.clone();
-        let records = tokio::task::spawn_blocking(move || {
-            super::log::read_to_end(&config, &topic, "offsets")
-        })
-        .await
-        .map_err(|e| ConnectError::connect(format!("offsets reader panicked: {e}")))??;
-        let mut data = HashMap::new();
-        for (key, value) in records {
-            apply(&mut data, &key, value.as_deref());
-        }
-        *self
-            .data
-            .write()
-            .map_err(|_| ConnectError::connect("offset store lock poisoned"))? = data;
-        Ok(())
+        self.log.read_to_end().await
     }
 }
 

@@ -10,6 +10,7 @@
 //! the status its new owner wrote.
 
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use rampart_core::herder::{ConnectorState, ConnectorTaskId, TaskState};
@@ -17,6 +18,7 @@ use rampart_core::{ConnectError, ConnectResult};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
+use super::log::Follower;
 use super::records::{connector_status_key, task_status_key, StatusRecord};
 use crate::stores::StatusBackingStore;
 
@@ -24,9 +26,9 @@ use crate::stores::StatusBackingStore;
 pub struct KafkaStatusBackingStore {
     topic: String,
     producer: FutureProducer,
-    consumer_config: ClientConfig,
     generation: AtomicI32,
-    statuses: DashMap<String, StatusRecord>,
+    statuses: Arc<DashMap<String, StatusRecord>>,
+    log: Follower,
 }
 
 impl KafkaStatusBackingStore {
@@ -40,12 +42,26 @@ impl KafkaStatusBackingStore {
             .set("message.timeout.ms", "30000")
             .create()
             .map_err(|e| ConnectError::connect(format!("cannot create status producer: {e}")))?;
+        let statuses: Arc<DashMap<String, StatusRecord>> = Arc::default();
+        let replayed = statuses.clone();
+        let apply = Box::new(move |_: i32, _: i64, key: &[u8], value: Option<&[u8]>| {
+            let key = String::from_utf8_lossy(key).into_owned();
+            match value.and_then(StatusRecord::parse) {
+                Some(status) => {
+                    replayed.insert(key, status);
+                }
+                None => {
+                    replayed.remove(&key);
+                }
+            }
+        });
+        let log = Follower::start(base, topic, "status", apply)?;
         let store = KafkaStatusBackingStore {
             topic: topic.to_string(),
             producer,
-            consumer_config: base.clone(),
             generation: AtomicI32::new(-1),
-            statuses: DashMap::new(),
+            statuses,
+            log,
         };
         store.read_to_end().await?;
         Ok(store)
@@ -56,26 +72,9 @@ impl KafkaStatusBackingStore {
         self.generation.store(generation, Ordering::SeqCst);
     }
 
-    /// Reads what every worker wrote, up to the topic's current end.
+    /// Waits until what every worker wrote before this call has been read.
     pub async fn read_to_end(&self) -> ConnectResult<()> {
-        let config = self.consumer_config.clone();
-        let topic = self.topic.clone();
-        let records =
-            tokio::task::spawn_blocking(move || super::log::read_to_end(&config, &topic, "status"))
-                .await
-                .map_err(|e| ConnectError::connect(format!("status reader panicked: {e}")))??;
-        for (key, value) in records {
-            let key = String::from_utf8_lossy(&key).into_owned();
-            match value.as_deref().and_then(StatusRecord::parse) {
-                Some(status) => {
-                    self.statuses.insert(key, status);
-                }
-                None => {
-                    self.statuses.remove(&key);
-                }
-            }
-        }
-        Ok(())
+        self.log.read_to_end().await
     }
 
     fn put_safe(&self, key: String, status: StatusRecord) {
