@@ -7,26 +7,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use rampart_core::connector::ConnectorType;
 use rampart_core::herder::{
     ConfigInfos, ConfigKeyInfo, ConnectorConfig, ConnectorInfo, ConnectorOffsets, ConnectorState,
     ConnectorStateInfo, ConnectorTaskId, Created, Herder, Message, PluginInfo, ServerInfo, State,
-    TargetState, TaskInfo, TaskState,
+    TargetState, TaskInfo, TaskState, Unhealthy,
 };
 use rampart_core::{ConnectError, ConnectResult};
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
-use super::offsets;
-use super::validation::{invalid_config_message, reverse_transform, validate};
+use super::common;
+use super::validation::{invalid_config_message, reverse_transform};
 use crate::plugins::KAFKA_VERSION;
 use crate::stores::{ConfigBackingStore, StoredConnector};
 use crate::worker::Worker;
-
-const ALTERED: &str = "The offsets for this connector have been altered successfully";
-const RESET: &str = "The offsets for this connector have been reset successfully";
-const FRAMEWORK_ALTERED: &str = "The Connect framework-managed offsets for this connector have been altered successfully. However, if this connector manages offsets externally, they will need to be manually altered in the system that the connector uses.";
-const FRAMEWORK_RESET: &str = "The Connect framework-managed offsets for this connector have been reset successfully. However, if this connector manages offsets externally, they will need to be manually reset in the system that the connector uses.";
 
 /// The standalone herder.
 pub struct StandaloneHerder {
@@ -42,10 +36,6 @@ pub struct StandaloneHerder {
 
 fn not_found(name: &str) -> ConnectError {
     ConnectError::NotFound(format!("Connector {name} not found"))
-}
-
-fn to_map(config: &ConnectorConfig) -> HashMap<String, String> {
-    config.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 impl StandaloneHerder {
@@ -104,7 +94,7 @@ impl StandaloneHerder {
     }
 
     fn resolve(&self, config: &ConnectorConfig) -> HashMap<String, String> {
-        self.worker.config.providers.resolve_all(&to_map(config))
+        common::resolve(&self.worker, config)
     }
 
     fn stored(&self, name: &str) -> ConnectResult<StoredConnector> {
@@ -163,11 +153,7 @@ impl StandaloneHerder {
                     task,
                 })
                 .collect(),
-            kind: self
-                .worker
-                .plugins
-                .connector_type(stored.config.get("connector.class").map(String::as_str))
-                .to_string(),
+            kind: common::kind_name(&self.worker, &stored.config),
         }
     }
 
@@ -187,48 +173,8 @@ impl StandaloneHerder {
             name: name.to_string(),
             connector,
             tasks,
-            kind: self
-                .worker
-                .plugins
-                .connector_type(stored.config.get("connector.class").map(String::as_str))
-                .to_string(),
+            kind: common::kind_name(&self.worker, &stored.config),
         })
-    }
-
-    fn require_stopped(&self, name: &str, stored: &StoredConnector) -> ConnectResult<()> {
-        if stored.target_state != TargetState::Stopped {
-            return Err(ConnectError::BadRequest(format!(
-                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
-            )));
-        }
-        Ok(())
-    }
-
-    fn kind(&self, stored: &StoredConnector) -> Option<ConnectorType> {
-        stored
-            .config
-            .get("connector.class")
-            .and_then(|c| self.worker.plugins.connector(c).ok())
-            .map(|p| p.kind)
-    }
-
-    // Lets the connector check (and take part in) an offsets change.
-    fn connector_alter_offsets(
-        &self,
-        stored: &StoredConnector,
-        offsets: &[(
-            rampart_core::record::SourceMap,
-            Option<rampart_core::record::SourceMap>,
-        )],
-    ) -> ConnectResult<bool> {
-        let class = stored
-            .config
-            .get("connector.class")
-            .map(String::as_str)
-            .unwrap_or_default();
-        let plugin = self.worker.plugins.connector(class)?;
-        let connector = (plugin.new_connector)();
-        connector.alter_offsets(&self.resolve(&stored.config), offsets)
     }
 
     async fn restart_task_locked(
@@ -262,20 +208,22 @@ impl Herder for StandaloneHerder {
         }
     }
 
-    async fn health(&self) -> Result<(), String> {
+    async fn health(&self) -> Result<(), Unhealthy> {
         if !self.ready.load(Ordering::SeqCst) {
-            return Err("Worker is still starting up.".to_string());
+            return Err(Unhealthy::Starting(
+                "Worker is still starting up.".to_string(),
+            ));
         }
         // Java's standalone worker does not finish starting until it has
         // the Kafka cluster's id; neither do we, and we say why.
         if self.cluster_id.read().map(|c| c.is_none()).unwrap_or(true) {
             let problem = self.kafka_problem.read().ok().and_then(|p| p.clone());
-            return Err(match problem {
+            return Err(Unhealthy::Starting(match problem {
                 Some(p) => {
                     format!("Worker is still starting up: cannot reach the Kafka cluster: {p}")
                 }
                 None => "Worker is still starting up: waiting for the Kafka cluster.".to_string(),
-            });
+            }));
         }
         Ok(())
     }
@@ -386,19 +334,7 @@ impl Herder for StandaloneHerder {
     }
 
     async fn task_configs(&self, name: &str) -> ConnectResult<Vec<TaskInfo>> {
-        let stored = self.stored(name)?;
-        Ok(stored
-            .tasks
-            .into_iter()
-            .enumerate()
-            .map(|(i, config)| TaskInfo {
-                id: ConnectorTaskId {
-                    connector: name.to_string(),
-                    task: i as u32,
-                },
-                config,
-            })
-            .collect())
+        Ok(common::task_infos(name, self.stored(name)?.tasks))
     }
 
     async fn restart_connector(
@@ -421,28 +357,8 @@ impl Herder for StandaloneHerder {
             .configs
             .get(name)
             .ok_or_else(|| ConnectError::NotFound(format!("Unknown connector: {name}")))?;
-        let mut status = self.status(name, &stored)?;
-        let restart_connector = !only_failed || status.connector.state == State::Failed;
-        let restart_tasks: Vec<u32> = if include_tasks {
-            status
-                .tasks
-                .iter()
-                .filter(|t| !only_failed || t.state == State::Failed)
-                .map(|t| t.id)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if restart_connector {
-            status.connector.state = State::Restarting;
-        }
-        for t in status
-            .tasks
-            .iter_mut()
-            .filter(|t| restart_tasks.contains(&t.id))
-        {
-            t.state = State::Restarting;
-        }
+        let (status, restart_connector, restart_tasks) =
+            common::restart_plan(self.status(name, &stored)?, include_tasks, only_failed);
         if restart_connector {
             let resolved = self.resolve(&stored.config);
             let _ = self
@@ -543,88 +459,22 @@ impl Herder for StandaloneHerder {
 
     async fn offsets(&self, name: &str) -> ConnectResult<ConnectorOffsets> {
         let stored = self.stored(name)?;
-        match self.kind(&stored) {
-            Some(ConnectorType::Sink) => {
-                offsets::sink_offsets(
-                    &self.worker.config,
-                    self.resolve(&stored.config),
-                    name.to_string(),
-                )
-                .await
-            }
-            _ => Ok(offsets::source_offsets(
-                self.worker.offsets.connector_offsets(name),
-            )),
-        }
+        common::connector_offsets(&self.worker, name, &stored.config).await
     }
 
     async fn alter_offsets(&self, name: &str, body: ConnectorOffsets) -> ConnectResult<Message> {
-        if body.offsets.is_empty() {
-            return Err(ConnectError::BadRequest(
-                "Partitions / offsets need to be provided for an alter offsets request".to_string(),
-            ));
-        }
+        common::require_offsets(&body)?;
         let _guard = self.lock.lock().await;
         let stored = self.stored(name)?;
-        self.require_stopped(name, &stored)?;
-        let entries: Vec<_> = body
-            .offsets
-            .iter()
-            .map(|o| (o.partition.clone(), o.offset.clone()))
-            .collect();
-        let handled = self.connector_alter_offsets(&stored, &entries)?;
-        match self.kind(&stored) {
-            Some(ConnectorType::Sink) => {
-                let parsed = offsets::parse_sink_offsets(&body)?;
-                offsets::alter_sink_offsets(
-                    &self.worker.config,
-                    self.resolve(&stored.config),
-                    name.to_string(),
-                    parsed,
-                )
-                .await?;
-            }
-            _ => {
-                if entries.iter().any(|(p, _)| p.is_empty()) {
-                    return Err(ConnectError::BadRequest(
-                        "Source partitions may not be null or empty".to_string(),
-                    ));
-                }
-                self.worker.offsets.put(name, entries).await?;
-            }
-        }
-        let message = if handled { ALTERED } else { FRAMEWORK_ALTERED };
-        Ok(Message {
-            message: message.to_string(),
-        })
+        common::require_stopped(name, stored.target_state)?;
+        common::alter_offsets(&self.worker, name, &stored.config, body).await
     }
 
     async fn reset_offsets(&self, name: &str) -> ConnectResult<Message> {
         let _guard = self.lock.lock().await;
         let stored = self.stored(name)?;
-        self.require_stopped(name, &stored)?;
-        let current = self.offsets(name).await?;
-        let resets: Vec<_> = current
-            .offsets
-            .into_iter()
-            .map(|o| (o.partition, None))
-            .collect();
-        let handled = self.connector_alter_offsets(&stored, &resets)?;
-        match self.kind(&stored) {
-            Some(ConnectorType::Sink) => {
-                offsets::reset_sink_offsets(
-                    &self.worker.config,
-                    self.resolve(&stored.config),
-                    name.to_string(),
-                )
-                .await?
-            }
-            _ => self.worker.offsets.clear(name).await?,
-        }
-        let message = if handled { RESET } else { FRAMEWORK_RESET };
-        Ok(Message {
-            message: message.to_string(),
-        })
+        common::require_stopped(name, stored.target_state)?;
+        common::reset_offsets(&self.worker, name, &stored.config).await
     }
 
     fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
@@ -632,16 +482,7 @@ impl Herder for StandaloneHerder {
     }
 
     fn plugin_config(&self, plugin: &str) -> ConnectResult<Vec<ConfigKeyInfo>> {
-        if let Ok(p) = self.worker.plugins.connector(plugin) {
-            // The plugin's own keys first, then the framework's.
-            let mut def = (p.config_def)();
-            def.merge(&crate::connector_config::framework_def(p.kind));
-            return Ok(def.keys().iter().map(ConfigKeyInfo::from).collect());
-        }
-        if let Some(def) = rampart_core::transform::plugin_config_def(plugin) {
-            return Ok(def.keys().iter().map(ConfigKeyInfo::from).collect());
-        }
-        Err(ConnectError::NotFound(format!("Unknown plugin {plugin}.")))
+        common::plugin_config(&self.worker, plugin)
     }
 
     async fn metrics(&self) -> String {
@@ -649,7 +490,6 @@ impl Herder for StandaloneHerder {
     }
 
     async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos> {
-        let resolved = self.resolve(config);
-        validate(&self.worker.plugins, &self.worker.config, config, &resolved)
+        common::validate_config(&self.worker, config)
     }
 }
