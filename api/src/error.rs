@@ -11,6 +11,8 @@ use serde_json::json;
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    // Another worker serves this request: forward it there.
+    forward: Option<String>,
 }
 
 impl ApiError {
@@ -19,6 +21,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            forward: None,
         }
     }
 
@@ -32,9 +35,14 @@ impl From<ConnectError> for ApiError {
     fn from(e: ConnectError) -> Self {
         let status =
             StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let forward = match &e {
+            ConnectError::RequestTarget { url, .. } => Some(url.clone()),
+            _ => None,
+        };
         ApiError {
             status,
             message: e.to_string(),
+            forward,
         }
     }
 }
@@ -42,7 +50,13 @@ impl From<ConnectError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error_code": self.status.as_u16(), "message": self.message});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(url) = self.forward {
+            response
+                .extensions_mut()
+                .insert(crate::forward::ForwardTo(url));
+        }
+        response
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod body;
 mod error;
+mod forward;
 mod middleware;
 mod routes;
 pub mod tls;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use tower::ServiceExt as _;
 
 pub use error::{ApiError, ApiResult};
+pub use forward::Forwarder;
 pub use middleware::{BasicAuth, Cors};
 
 /// A logger's level as `/admin/loggers` shows it.
@@ -58,6 +60,8 @@ pub struct RestOptions {
     pub cors: Cors,
     /// Basic auth, when enabled.
     pub basic_auth: Option<BasicAuth>,
+    /// How requests for other workers of a cluster are sent there.
+    pub forwarder: Forwarder,
 }
 
 /// Builds the router. Wrap it with [`service`] to get trailing-slash handling.
@@ -78,7 +82,10 @@ pub fn router(state: AppState, options: &RestOptions) -> Router {
         .route("/connectors/{name}/pause", put(c::pause))
         .route("/connectors/{name}/resume", put(c::resume))
         .route("/connectors/{name}/stop", put(c::stop))
-        .route("/connectors/{name}/tasks", get(c::tasks))
+        .route(
+            "/connectors/{name}/tasks",
+            get(c::tasks).post(c::put_task_configs),
+        )
         .route("/connectors/{name}/tasks-config", get(c::tasks_config))
         .route(
             "/connectors/{name}/tasks/{task}/status",
@@ -109,7 +116,11 @@ pub fn router(state: AppState, options: &RestOptions) -> Router {
         .route("/admin/loggers/{name}", get(admin::get).put(admin::set))
         .fallback(|| async { error::http_error(StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { error::http_error(StatusCode::METHOD_NOT_ALLOWED) })
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(options.forwarder.clone()),
+            forward::forward,
+        ));
     if let Some(auth) = &options.basic_auth {
         r = r.layer(axum::middleware::from_fn_with_state(
             Arc::new(auth.clone()),

@@ -7,7 +7,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rampart_core::herder::{ConnectorOffsets, ConnectorTaskId, TargetState};
+use rampart_core::herder::{
+    ConnectorOffsets, ConnectorTaskId, InternalRequestSignature, TargetState,
+};
 use serde_json::{json, Map, Value};
 
 use crate::body::{config, config_map, java_bool, parse, query_values};
@@ -224,6 +226,43 @@ pub(crate) async fn tasks(
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
     Ok(Json(s.herder.task_configs(&name).await?).into_response())
+}
+
+pub(crate) async fn put_task_configs(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let configs = match parse(&headers, &body)? {
+        Value::Array(items) => items.iter().map(config).collect::<ApiResult<Vec<_>>>()?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cannot deserialize request body: expected an array of task configs",
+            ))
+        }
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let signature = match (
+        header("x-connect-request-signature-algorithm"),
+        header("x-connect-authorization"),
+    ) {
+        (Some(algorithm), Some(signature)) => Some(InternalRequestSignature {
+            algorithm,
+            signature,
+        }),
+        _ => None,
+    };
+    s.herder
+        .put_task_configs(&name, configs, signature, &body)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(crate) async fn tasks_config(

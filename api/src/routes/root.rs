@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rampart_core::herder::WorkerStatus;
+use rampart_core::herder::{Unhealthy, WorkerStatus};
 
 use crate::AppState;
 
@@ -20,9 +20,14 @@ pub(crate) async fn health(State(s): State<AppState>) -> Response {
             message: "Worker has completed startup and is ready to handle requests.".into(),
         })
         .into_response(),
-        Ok(Err(detail)) => (
+        Ok(Err(Unhealthy::Starting(detail))) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(WorkerStatus { status: "starting".into(), message: detail }),
+        )
+            .into_response(),
+        Ok(Err(Unhealthy::Failing(detail))) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(WorkerStatus { status: "unhealthy".into(), message: detail }),
         )
             .into_response(),
         Err(_) => (

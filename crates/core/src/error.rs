@@ -53,6 +53,24 @@ pub enum ConnectError {
     /// Any other failure: Kafka's `ConnectException` (500 over REST).
     #[error("{0}")]
     Connect(String),
+    /// The request must be served by another worker of the cluster (Java's
+    /// `NotLeaderException` and `NotAssignedException`): the REST layer
+    /// forwards it to `url`, or answers 409 if it may not forward.
+    #[error("{message}")]
+    RequestTarget {
+        /// Why this worker cannot serve it.
+        message: String,
+        /// The REST URL of the worker that can.
+        url: String,
+    },
+    /// A REST error with its own status (Java's `ConnectRestException`).
+    #[error("{message}")]
+    Rest {
+        /// The HTTP status.
+        status: u16,
+        /// The message.
+        message: String,
+    },
 }
 
 impl ConnectError {
@@ -75,7 +93,10 @@ impl ConnectError {
     pub fn http_status(&self) -> u16 {
         match self {
             ConnectError::NotFound(_) => 404,
-            ConnectError::AlreadyExists(_) | ConnectError::Conflict(_) => 409,
+            ConnectError::AlreadyExists(_)
+            | ConnectError::Conflict(_)
+            | ConnectError::RequestTarget { .. } => 409,
+            ConnectError::Rest { status, .. } => *status,
             ConnectError::BadRequest(_) => 400,
             ConnectError::Forbidden(_) => 403,
             ConnectError::Retriable(_) | ConnectError::Data(_) | ConnectError::Connect(_) => 500,
@@ -93,8 +114,11 @@ impl ConnectError {
             ConnectError::BadRequest(_) => {
                 "org.apache.kafka.connect.runtime.rest.errors.BadRequestException"
             }
-            ConnectError::Conflict(_) | ConnectError::Forbidden(_) => {
+            ConnectError::Conflict(_) | ConnectError::Forbidden(_) | ConnectError::Rest { .. } => {
                 "org.apache.kafka.connect.runtime.rest.errors.ConnectRestException"
+            }
+            ConnectError::RequestTarget { .. } => {
+                "org.apache.kafka.connect.runtime.distributed.RequestTargetException"
             }
             ConnectError::Retriable(_) => "org.apache.kafka.connect.errors.RetriableException",
             ConnectError::Data(_) => "org.apache.kafka.connect.errors.DataException",

@@ -32,6 +32,16 @@ pub struct WorkerStatus {
     pub message: String,
 }
 
+/// Why a worker does not answer `GET /health` with 200.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unhealthy {
+    /// Still starting (503, `starting`).
+    Starting(String),
+    /// Started, but cannot do its work now, e.g. the Kafka cluster is
+    /// unreachable (500, `unhealthy`).
+    Failing(String),
+}
+
 /// A task id: connector name and task number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ConnectorTaskId {
@@ -284,6 +294,16 @@ pub struct Created<T> {
     pub info: T,
 }
 
+/// The signature headers of an internal request between workers
+/// (`X-Connect-Request-Signature-Algorithm`, `X-Connect-Authorization`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalRequestSignature {
+    /// The algorithm, e.g. `HmacSHA256`.
+    pub algorithm: String,
+    /// The signature, base64.
+    pub signature: String,
+}
+
 /// The herder: owns connectors and tasks on behalf of the REST API. A
 /// standalone herder and a distributed one implement the same interface.
 #[async_trait]
@@ -291,7 +311,7 @@ pub trait Herder: Send + Sync {
     /// `GET /`
     async fn server_info(&self) -> ServerInfo;
     /// `GET /health`: `Ok` when ready, otherwise the reason.
-    async fn health(&self) -> Result<(), String>;
+    async fn health(&self) -> Result<(), Unhealthy>;
     /// Names of all connectors.
     async fn connectors(&self) -> Vec<String>;
     /// `GET /connectors/{c}`
@@ -349,6 +369,19 @@ pub trait Herder: Send + Sync {
     fn plugin_config(&self, plugin: &str) -> ConnectResult<Vec<ConfigKeyInfo>>;
     /// `PUT /connector-plugins/{p}/config/validate` (and create-time checks).
     async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos>;
+    /// `POST /connectors/{c}/tasks`: task configs a worker running the
+    /// connector sends to the leader, signed over `body`.
+    async fn put_task_configs(
+        &self,
+        _name: &str,
+        _configs: Vec<ConnectorConfig>,
+        _signature: Option<InternalRequestSignature>,
+        _body: &[u8],
+    ) -> ConnectResult<()> {
+        Err(crate::ConnectError::connect(
+            "Kafka Connect in standalone mode does not support externally setting task configurations.",
+        ))
+    }
     /// `GET /metrics`: worker and task metrics in Prometheus text format,
     /// under Kafka Connect's metric names. Not part of Kafka's REST API.
     async fn metrics(&self) -> String;

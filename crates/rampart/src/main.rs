@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
 use rampart_api::{AppState, BasicAuth, Cors, RestOptions};
 use rampart_core::connector::ConnectorPlugin;
 use rampart_core::herder::Herder;
-use rampart_runtime::herder::StandaloneHerder;
+use rampart_runtime::distributed::config::DistributedConfig;
+use rampart_runtime::herder::{DistributedHerder, StandaloneHerder};
 use rampart_runtime::plugins::Plugins;
 use rampart_runtime::stores::{
     FileConfigBackingStore, FileOffsetBackingStore, MemoryStatusBackingStore,
@@ -59,6 +60,11 @@ enum Command {
         /// Connector configs (.properties, or JSON bodies of POST or PUT).
         connectors: Vec<PathBuf>,
     },
+    /// Runs a worker of a distributed cluster, like connect-distributed.sh.
+    Distributed {
+        /// Worker config (.properties): `group.id`, the internal topics…
+        worker: PathBuf,
+    },
     /// Prints the connector configuration reference (Markdown), generated
     /// from the config definitions.
     ConfigReference,
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
         Command::Standalone { worker, connectors } => {
             runtime.block_on(standalone(worker, connectors, loggers))
         }
+        Command::Distributed { worker } => runtime.block_on(distributed(worker, loggers)),
         Command::ConfigReference => {
             print!(
                 "{}",
@@ -129,67 +136,7 @@ async fn standalone(
     ));
     let herder = Arc::new(StandaloneHerder::new(worker, configs));
 
-    let options = RestOptions {
-        cors: Cors {
-            allow_origin: config
-                .props
-                .get("access.control.allow.origin")
-                .cloned()
-                .unwrap_or_default(),
-            allow_methods: config
-                .props
-                .get("access.control.allow.methods")
-                .cloned()
-                .unwrap_or_default(),
-        },
-        basic_auth: match config.props.get("rest.basic.auth.credentials.file") {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {path}: {e}"))?;
-                Some(BasicAuth::parse(&text)?)
-            }
-            None => None,
-        },
-    };
-    let state = AppState {
-        herder: herder.clone(),
-        loggers: Arc::new(loggers),
-    };
-    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let mut servers = Vec::new();
-    for listener in &config.listeners {
-        let ((scheme, host), port) = parse_listener(listener)?;
-        let tls = if scheme == "https" {
-            Some(tls_config(&config)?)
-        } else {
-            None
-        };
-        let bind = if host.is_empty() {
-            "0.0.0.0".to_string()
-        } else {
-            host
-        };
-        let tcp = tokio::net::TcpListener::bind((bind.as_str(), port))
-            .await
-            .map_err(|e| format!("cannot listen on {listener}: {e}"))?;
-        info!(listener = %listener, address = ?tcp.local_addr().ok(), "REST API listening");
-        let mut rx = shutdown_rx.clone();
-        let state = state.clone();
-        let options = options.clone();
-        servers.push(tokio::spawn(async move {
-            let stop = async move {
-                let _ = rx.wait_for(|s| *s).await;
-            };
-            let served = match tls {
-                Some(tls) => rampart_api::tls::serve(tcp, tls, state, &options, stop).await,
-                None => rampart_api::serve(tcp, state, &options, stop).await,
-            };
-            if let Err(e) = served {
-                error!(error = %e, "REST server failed");
-            }
-        }));
-    }
-
+    let rest = Rest::start(&config, herder.clone(), loggers).await?;
     tokio::spawn(fetch_cluster_id(config.clone(), herder.clone()));
     herder.start().await;
     for file in files {
@@ -201,7 +148,7 @@ async fn standalone(
                 info!(connector = %file.name, created = c.created, "connector from command line applied")
             }
             Err(e) => {
-                let _ = shutdown_tx.send(true);
+                rest.stop().await;
                 herder.stop().await;
                 return Err(format!("failed to create connector {}: {e}", file.name));
             }
@@ -211,12 +158,149 @@ async fn standalone(
 
     wait_for_signal().await;
     info!("shutting down");
-    let _ = shutdown_tx.send(true);
     herder.stop().await;
-    for s in servers {
-        let _ = s.await;
-    }
+    rest.stop().await;
     Ok(())
+}
+
+async fn distributed(worker_path: PathBuf, loggers: logging::Loggers) -> Result<(), String> {
+    let config = Arc::new(WorkerConfig::load(&worker_path)?);
+    let settings = DistributedConfig::from_props(&config.props)?;
+    let http = forward_client(&config)?;
+    // The internal topics must be readable before the worker can serve:
+    // keep trying while the cluster is not there yet, saying why.
+    let mut delay = Duration::from_millis(500);
+    let herder = loop {
+        let started = DistributedHerder::start(
+            config.clone(),
+            settings.clone(),
+            Plugins::new(connectors()),
+            http.clone(),
+        );
+        tokio::select! {
+            started = started => match started {
+                Ok(h) => break h,
+                Err(e) => error!(error = %e, "cannot start the distributed herder; retrying"),
+            },
+            _ = wait_for_signal() => return Ok(()),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    };
+    let rest = Rest::start(&config, herder.clone(), loggers).await?;
+    info!(worker_id = %config.worker_id, group = %settings.group_id, "rampart worker started");
+    wait_for_signal().await;
+    info!("shutting down");
+    herder.stop().await;
+    rest.stop().await;
+    Ok(())
+}
+
+/// The client requests for other workers are forwarded with: it trusts
+/// the CA of `listeners.https.ssl.truststore.location` (PEM) when set.
+fn forward_client(config: &WorkerConfig) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(90));
+    let ca = config
+        .props
+        .get("listeners.https.ssl.truststore.location")
+        .or_else(|| config.props.get("rest.client.ssl.truststore.location"));
+    if let Some(path) = ca {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| format!("{path} is not a PEM certificate: {e}"))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot create the REST forwarding client: {e}"))
+}
+
+/// The REST servers of every listener.
+struct Rest {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Rest {
+    async fn start(
+        config: &WorkerConfig,
+        herder: Arc<dyn Herder>,
+        loggers: logging::Loggers,
+    ) -> Result<Self, String> {
+        let options = RestOptions {
+            cors: Cors {
+                allow_origin: config
+                    .props
+                    .get("access.control.allow.origin")
+                    .cloned()
+                    .unwrap_or_default(),
+                allow_methods: config
+                    .props
+                    .get("access.control.allow.methods")
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            basic_auth: match config.props.get("rest.basic.auth.credentials.file") {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {path}: {e}"))?;
+                    Some(BasicAuth::parse(&text)?)
+                }
+                None => None,
+            },
+            forwarder: rampart_api::Forwarder::new(forward_client(config)?),
+        };
+        let state = AppState {
+            herder,
+            loggers: Arc::new(loggers),
+        };
+        let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let mut servers = Vec::new();
+        for listener in &config.listeners {
+            let ((scheme, host), port) = parse_listener(listener)?;
+            let tls = if scheme == "https" {
+                Some(tls_config(config)?)
+            } else {
+                None
+            };
+            let bind = if host.is_empty() {
+                "0.0.0.0".to_string()
+            } else {
+                host
+            };
+            let tcp = tokio::net::TcpListener::bind((bind.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot listen on {listener}: {e}"))?;
+            info!(listener = %listener, address = ?tcp.local_addr().ok(), "REST API listening");
+            let mut rx = shutdown_rx.clone();
+            let state = state.clone();
+            let options = options.clone();
+            servers.push(tokio::spawn(async move {
+                let stop = async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                let served = match tls {
+                    Some(tls) => rampart_api::tls::serve(tcp, tls, state, &options, stop).await,
+                    None => rampart_api::serve(tcp, state, &options, stop).await,
+                };
+                if let Err(e) = served {
+                    error!(error = %e, "REST server failed");
+                }
+            }));
+        }
+
+        Ok(Rest {
+            shutdown: shutdown_tx,
+            servers,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for s in self.servers {
+            let _ = s.await;
+        }
+    }
 }
 
 /// TLS settings of an `https://` listener: `listeners.https.ssl.*` first,

@@ -32,12 +32,12 @@ impl ConnectorsAndTasks {
         self.connectors.is_empty() && self.tasks.is_empty()
     }
 
-    fn extend(&mut self, other: &ConnectorsAndTasks) {
+    pub(crate) fn extend(&mut self, other: &ConnectorsAndTasks) {
         self.connectors.extend(other.connectors.iter().cloned());
         self.tasks.extend(other.tasks.iter().cloned());
     }
 
-    fn remove_all(&mut self, other: &ConnectorsAndTasks) {
+    pub(crate) fn remove_all(&mut self, other: &ConnectorsAndTasks) {
         self.connectors.retain(|c| !other.connectors.contains(c));
         self.tasks.retain(|t| !other.tasks.contains(t));
     }

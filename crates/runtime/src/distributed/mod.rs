@@ -14,4 +14,5 @@ mod log;
 pub mod offset_store;
 pub mod protocol;
 pub mod records;
+pub mod signature;
 pub mod status_store;

@@ -1,9 +1,12 @@
 //! Herders: they own connector configs and target states, and tell the
-//! worker what to run. Standalone mode lives here; distributed mode will
-//! implement the same `Herder` trait over stores on Kafka topics.
+//! worker what to run: the standalone herder over local files, and the
+//! distributed one over Kafka's internal topics and group coordinator.
 
+mod common;
+mod distributed;
 mod offsets;
 mod standalone;
 mod validation;
 
+pub use distributed::{DistributedHerder, RebalanceMetrics};
 pub use standalone::StandaloneHerder;

@@ -316,3 +316,22 @@ pub fn admin_config(
     apply(&mut c, layered(worker, connector, "admin")?)?;
     Ok(c)
 }
+
+/// The settings of the worker's own clients: the internal topics' readers
+/// and writers, with the worker's top-level security settings, as Java's
+/// `KafkaConfigBackingStore` and friends build them.
+pub fn worker_config(
+    worker: &WorkerConfig,
+    client_id: &str,
+) -> Result<ClientConfig, ClientConfigError> {
+    let mut c = base(worker);
+    c.set("client.id", client_id);
+    let settings = worker
+        .props
+        .iter()
+        .filter(|(k, _)| security::is_security_key(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    apply(&mut c, settings)?;
+    Ok(c)
+}
