@@ -1,9 +1,10 @@
-//! End-to-end tests against a real Kafka-protocol broker (Tansu, started by
+//! End-to-end tests against a real Apache Kafka broker (started by
 //! `scripts/test` / `.ci/run`) and the `rampart` binary. One test binary,
 //! as linking is the tax on two cores.
 
 #![allow(clippy::unwrap_used)]
 
+mod cluster;
 mod differential_protocol;
 mod differential_rest;
 mod differential_smt;
@@ -12,6 +13,7 @@ mod distributed_group;
 mod distributed_offsets;
 mod distributed_status;
 mod distributed_topics;
+mod distributed_workers;
 mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;

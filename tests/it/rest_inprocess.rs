@@ -114,6 +114,7 @@ impl Api {
                 allow_methods: String::new(),
             },
             basic_auth: None,
+            forwarder: Default::default(),
         };
         Api {
             state: AppState {

@@ -111,16 +111,23 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts a worker with the given properties file and connector files.
     pub fn start(dir: &Path, properties: &Path, port: u16, connectors: &[PathBuf]) -> Self {
-        let log = dir.join(format!(
-            "worker-{}.log",
-            Instant::now().elapsed().as_nanos()
-        ));
-        let log = unique_log(&log);
+        let mut args = vec![properties.to_path_buf()];
+        args.extend(connectors.iter().cloned());
+        Self::spawn(dir, "standalone", &args, port)
+    }
+
+    /// Starts `rampart distributed` with the given properties file.
+    #[allow(dead_code)]
+    pub fn distributed(dir: &Path, properties: &Path, port: u16) -> Self {
+        Self::spawn(dir, "distributed", &[properties.to_path_buf()], port)
+    }
+
+    fn spawn(dir: &Path, mode: &str, args: &[PathBuf], port: u16) -> Self {
+        let log = unique_log(&dir.join(format!("worker-{port}")));
         let file = std::fs::File::create(&log).expect("temp dir is writable");
         let child = Command::new(rampart_bin())
-            .arg("standalone")
-            .arg(properties)
-            .args(connectors)
+            .arg(mode)
+            .args(args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(file)
@@ -228,11 +235,28 @@ impl JavaConnect {
     /// As [`Self::standalone`], with the JVM options given, or Kafka's own
     /// (those of `connect-standalone.sh`) when `None`.
     pub async fn start(dir: &Path, properties: &Path, port: u16, jvm: Option<&str>) -> Self {
-        let log = unique_log(&dir.join("java-connect"));
+        Self::run("standalone", dir, properties, port, jvm).await
+    }
+
+    /// `ConnectDistributed` with a small heap, once its REST API answers.
+    #[allow(dead_code)]
+    pub async fn distributed(dir: &Path, properties: &Path, port: u16) -> Self {
+        Self::run(
+            "distributed",
+            dir,
+            properties,
+            port,
+            Some("-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"),
+        )
+        .await
+    }
+
+    async fn run(mode: &str, dir: &Path, properties: &Path, port: u16, jvm: Option<&str>) -> Self {
+        let log = unique_log(&dir.join(format!("java-connect-{port}")));
         let file = std::fs::File::create(&log).expect("temp dir is writable");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/connect");
         let mut command = Command::new(script);
-        command.arg("standalone").arg(properties);
+        command.arg(mode).arg(properties);
         if let Some(opts) = jvm {
             command.env("RAMPART_CONNECT_JVM_OPTS", opts);
         }
@@ -275,6 +299,22 @@ impl JavaConnect {
     #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGTERM and wait: Java stops its tasks, commits, leaves the group.
+    #[allow(dead_code)]
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// The JVM's log so far.
+    #[allow(dead_code)]
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 

@@ -1,0 +1,292 @@
+//! Rampart workers in distributed mode against Apache Kafka: connectors
+//! managed through any worker, work shared evenly as workers come and go,
+//! a killed worker's tasks moved, with every line of data accounted for.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::cluster::{append_lines, arrivals, Cluster};
+use crate::support::{create_topic, eventually, unique};
+
+fn source(file: &std::path::Path, topic: &str) -> Value {
+    json!({
+        "connector.class": "FileStreamSource",
+        "file": file.display().to_string(),
+        "topic": topic,
+        "tasks.max": "1",
+    })
+}
+
+fn sink(file: &std::path::Path, topic: &str, tasks: u32) -> Value {
+    json!({
+        "connector.class": "FileStreamSink",
+        "file": file.display().to_string(),
+        "topics": topic,
+        "tasks.max": tasks.to_string(),
+    })
+}
+
+/// Waits until `n` distinct lines arrived in `file`; returns the duplicates.
+async fn arrived(file: &std::path::Path, n: usize) -> usize {
+    eventually(
+        &format!("{n} lines in {}", file.display()),
+        Duration::from_secs(120),
+        || async {
+            let (got, dups) = arrivals(file, n);
+            (got == n).then_some(dups)
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connectors_managed_through_any_worker_reach_every_worker_and_the_work_stays_balanced() {
+    let mut c = Cluster::new(
+        "cluster-crud",
+        4,
+        &[("scheduled.rebalance.max.delay.ms", "2000")],
+    );
+    c.start_all(3).await;
+    let topic = unique("cluster-lines");
+    create_topic(&topic, 3).await;
+    let input = c.dir.path().join("in.txt");
+    let (out_a, out_b) = (c.dir.path().join("a.txt"), c.dir.path().join("b.txt"));
+    std::fs::write(&input, "").unwrap();
+
+    // Created through three different workers: two are not the leader, so
+    // their requests are forwarded.
+    let (code, body) = c
+        .send(
+            0,
+            Method::POST,
+            "/connectors",
+            Some(&json!({"name": "src", "config": source(&input, &topic)})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = c
+        .send(
+            1,
+            Method::PUT,
+            "/connectors/sink-a/config",
+            Some(&sink(&out_a, &topic, 3)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = c
+        .send(
+            2,
+            Method::POST,
+            "/connectors",
+            Some(&json!({"name": "sink-b", "config": sink(&out_b, &topic, 2)})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, _) = c
+        .send(
+            1,
+            Method::POST,
+            "/connectors",
+            Some(&json!({"name": "src", "config": source(&input, &topic)})),
+        )
+        .await;
+    assert_eq!(code, 409, "a second create is refused wherever it lands");
+    c.settled(&[("src", 1), ("sink-a", 3), ("sink-b", 2)]).await;
+    for i in c.live() {
+        let (_, config) = c
+            .send(i, Method::GET, "/connectors/sink-a/config", None)
+            .await;
+        assert_eq!(config["tasks.max"], "3", "worker {i} sees the config");
+    }
+    append_lines(&input, 0, 1000);
+    assert_eq!(arrived(&out_a, 1000).await, 0);
+    assert_eq!(arrived(&out_b, 1000).await, 0);
+
+    // Updated through a follower: the new task count reaches every worker.
+    let (code, body) = c
+        .send(
+            0,
+            Method::PATCH,
+            "/connectors/sink-b/config",
+            Some(&json!({"tasks.max": "4"})),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    c.settled(&[("src", 1), ("sink-a", 3), ("sink-b", 4)]).await;
+
+    // Paused through one worker: no data moves for it, while the other
+    // sink goes on; resumed through another, it catches up.
+    let (code, _) = c
+        .send(1, Method::PUT, "/connectors/sink-a/pause", None)
+        .await;
+    assert_eq!(code, 202);
+    eventually(
+        "sink-a paused everywhere",
+        Duration::from_secs(30),
+        || async {
+            let mut all = true;
+            for i in c.live() {
+                let s = c.statuses(i).await?;
+                let tasks = s["sink-a"]["status"]["tasks"].as_array()?.clone();
+                all &= s["sink-a"]["status"]["connector"]["state"] == "PAUSED"
+                    && tasks.len() == 3
+                    && tasks.iter().all(|t| t["state"] == "PAUSED");
+            }
+            all.then_some(())
+        },
+    )
+    .await;
+    append_lines(&input, 1000, 1500);
+    assert_eq!(arrived(&out_b, 1500).await, 0);
+    assert_eq!(
+        arrivals(&out_a, 1500),
+        (1000, 0),
+        "a paused sink moves no data"
+    );
+    let (code, _) = c
+        .send(2, Method::PUT, "/connectors/sink-a/resume", None)
+        .await;
+    assert_eq!(code, 202);
+    assert_eq!(arrived(&out_a, 1500).await, 0);
+
+    // Stopped through a follower (the leader writes it): no tasks anywhere.
+    let (code, body) = c.send(0, Method::PUT, "/connectors/src/stop", None).await;
+    assert_eq!(code, 204, "{body}");
+    eventually(
+        "src stopped everywhere",
+        Duration::from_secs(30),
+        || async {
+            let mut all = true;
+            for i in c.live() {
+                let s = c.statuses(i).await?;
+                let (_, tasks) = c.send(i, Method::GET, "/connectors/src/tasks", None).await;
+                all &= s["src"]["status"]["connector"]["state"] == "STOPPED"
+                    && s["src"]["status"]["tasks"] == json!([])
+                    && tasks == json!([]);
+            }
+            all.then_some(())
+        },
+    )
+    .await;
+    let (code, _) = c.send(1, Method::PUT, "/connectors/src/resume", None).await;
+    assert_eq!(code, 202);
+    c.settled(&[("src", 1), ("sink-a", 3), ("sink-b", 4)]).await;
+    // The source goes on from its committed offset: nothing read twice.
+    append_lines(&input, 1500, 1600);
+    assert_eq!(arrived(&out_a, 1600).await, 0);
+    assert_eq!(arrived(&out_b, 1600).await, 0);
+
+    // A fourth worker gets its share; one that leaves gives its share up.
+    c.start(3).await;
+    c.settled(&[("src", 1), ("sink-a", 3), ("sink-b", 4)]).await;
+    let status = c.workers[1].take().unwrap().terminate();
+    assert!(status.success(), "a worker exits cleanly on SIGTERM");
+    c.settled(&[("src", 1), ("sink-a", 3), ("sink-b", 4)]).await;
+    append_lines(&input, 1600, 1700);
+    assert_eq!(arrived(&out_b, 1700).await, 0);
+
+    // Deleted through the newest worker: gone everywhere.
+    let (code, body) = c.send(3, Method::DELETE, "/connectors/sink-b", None).await;
+    assert_eq!(code, 204, "{body}");
+    for i in c.live() {
+        eventually(
+            &format!("sink-b gone on worker {i}"),
+            Duration::from_secs(30),
+            || async {
+                let (code, _) = c.send(i, Method::GET, "/connectors/sink-b", None).await;
+                let (_, list) = c.send(i, Method::GET, "/connectors", None).await;
+                (code == 404 && list == json!(["sink-a", "src"])).then_some(())
+            },
+        )
+        .await;
+    }
+    c.settled(&[("src", 1), ("sink-a", 3)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_workers_tasks_move_and_every_line_arrives_also_through_a_rolling_restart() {
+    const LINES: usize = 100_000;
+    let mut c = Cluster::new(
+        "cluster-loss",
+        3,
+        &[("scheduled.rebalance.max.delay.ms", "3000")],
+    );
+    c.start_all(3).await;
+    let topic = unique("cluster-loss");
+    create_topic(&topic, 3).await;
+    let input = c.dir.path().join("in.txt");
+    let output = c.dir.path().join("out.txt");
+    std::fs::write(&input, "").unwrap();
+    let (code, body) = c
+        .send(
+            0,
+            Method::PUT,
+            "/connectors/src/config",
+            Some(&source(&input, &topic)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = c
+        .send(
+            1,
+            Method::PUT,
+            "/connectors/sink/config",
+            Some(&sink(&output, &topic, 3)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let placement = c.settled(&[("src", 1), ("sink", 3)]).await;
+
+    // Lines keep coming while the worker running the source dies.
+    let writer = {
+        let input = input.clone();
+        tokio::spawn(async move {
+            for chunk in 0..100 {
+                append_lines(&input, chunk * 1000, (chunk + 1) * 1000);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        })
+    };
+    eventually("the stream under way", Duration::from_secs(60), || async {
+        (arrivals(&output, LINES).0 >= 10_000).then_some(())
+    })
+    .await;
+    let victim = c.index_of(&placement.connectors["src"].1[&0]).unwrap();
+    c.workers[victim].take().unwrap().kill9();
+    let moved = c.settled(&[("src", 1), ("sink", 3)]).await;
+    assert_ne!(
+        c.index_of(&moved.connectors["src"].1[&0]),
+        Some(victim),
+        "the source task moved"
+    );
+    writer.await.unwrap();
+    let dups = arrived(&output, LINES).await;
+    println!("worker loss: {LINES} lines arrived, {dups} duplicates (at-least-once)");
+
+    // A rolling restart: each worker in turn stops and comes back.
+    c.start(victim).await;
+    c.settled(&[("src", 1), ("sink", 3)]).await;
+    let writer = {
+        let input = input.clone();
+        tokio::spawn(async move {
+            for chunk in 100..200 {
+                append_lines(&input, chunk * 1000, (chunk + 1) * 1000);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    for i in 0..3 {
+        let status = c.workers[i].take().unwrap().terminate();
+        assert!(status.success(), "worker {i} exits cleanly");
+        c.start(i).await;
+        c.settled(&[("src", 1), ("sink", 3)]).await;
+    }
+    writer.await.unwrap();
+    let dups = arrived(&output, 2 * LINES).await;
+    println!(
+        "rolling restart: {} lines arrived, {dups} duplicates in all",
+        2 * LINES
+    );
+}
