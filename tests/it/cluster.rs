@@ -14,6 +14,7 @@ use crate::support::{bootstrap, eventually, free_port_run, json, unique, WorkerP
 pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub group: String,
+    pub bootstrap: String,
     first_port: u16,
     pub workers: Vec<Option<WorkerProcess>>,
     extra: Vec<(String, String)>,
@@ -21,9 +22,14 @@ pub struct Cluster {
 }
 
 /// The properties every worker of a test cluster has, and Java's too.
-pub fn distributed_properties(group: &str, port: u16, extra: &[(String, String)]) -> String {
+pub fn distributed_properties(
+    bootstrap: &str,
+    group: &str,
+    port: u16,
+    extra: &[(String, String)],
+) -> String {
     let mut text = format!(
-        "bootstrap.servers={}\n\
+        "bootstrap.servers={bootstrap}\n\
          group.id={group}\n\
          config.storage.topic={group}-configs\n\
          offset.storage.topic={group}-offsets\n\
@@ -43,8 +49,7 @@ pub fn distributed_properties(group: &str, port: u16, extra: &[(String, String)]
          offset.flush.interval.ms=500\n\
          consumer.session.timeout.ms=6000\n\
          consumer.heartbeat.interval.ms=500\n\
-         task.shutdown.graceful.timeout.ms=5000\n",
-        bootstrap()
+         task.shutdown.graceful.timeout.ms=5000\n"
     );
     for (k, v) in extra {
         text.push_str(&format!("{k}={v}\n"));
@@ -58,6 +63,7 @@ impl Cluster {
         Cluster {
             dir: tempfile::tempdir().expect("temp dir"),
             group: unique(prefix),
+            bootstrap: bootstrap(),
             first_port: free_port_run(slots),
             workers: (0..slots).map(|_| None).collect(),
             extra: extra
@@ -81,7 +87,7 @@ impl Cluster {
     /// Worker `i`'s properties file.
     pub fn properties(&self, i: usize) -> PathBuf {
         let path = self.dir.path().join(format!("worker-{i}.properties"));
-        let text = distributed_properties(&self.group, self.port(i), &self.extra);
+        let text = distributed_properties(&self.bootstrap, &self.group, self.port(i), &self.extra);
         std::fs::write(&path, text).expect("temp dir is writable");
         path
     }
@@ -146,22 +152,31 @@ impl Cluster {
         path: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
+        self.send_to(&self.url(i), method, path, body).await
+    }
+
+    /// As [`Self::send`], to any worker's URL (a Java worker's too).
+    pub async fn send_to(
+        &self,
+        url: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         eventually(
-            &format!("{method} {path} on worker {i} not answering 409"),
-            Duration::from_secs(60),
+            &format!("{method} {url}{path} not answering 409"),
+            Duration::from_secs(90),
             || async {
-                let mut req = self
-                    .client
-                    .request(method.clone(), format!("{}{path}", self.url(i)));
+                let mut req = self.client.request(method.clone(), format!("{url}{path}"));
                 if let Some(b) = body {
                     req = req.json(b);
                 }
                 let (code, value) = json(req.send().await.ok()?).await;
-                (code != 409
-                    || value["message"]
+                let conflict = code == 409
+                    && !value["message"]
                         .as_str()
-                        .is_some_and(|m| m.contains("already exists")))
-                .then_some((code, value))
+                        .is_some_and(|m| m.contains("already exists"));
+                (!conflict).then_some((code, value))
             },
         )
         .await
@@ -180,7 +195,7 @@ impl Cluster {
     }
 
     /// Waits until every live worker reports exactly `expected` (connector
-    /// → task count), everything RUNNING, on live workers, each task run
+    /// → task count), everything RUNNING (or PAUSED), on live workers, each task run
     /// once, and connectors and tasks each balanced (max − min < 2).
     /// Returns connector → (its worker, task → worker).
     pub async fn settled(&self, expected: &[(&str, u32)]) -> Placement {
@@ -228,7 +243,8 @@ impl Cluster {
         for (name, tasks) in expected {
             let st = &seen[*name]["status"];
             let owner = st["connector"]["worker_id"].as_str()?.to_string();
-            if st["connector"]["state"] != "RUNNING" || !live_ids.contains(&owner) {
+            let started = |s: &Value| s == "RUNNING" || s == "PAUSED";
+            if !started(&st["connector"]["state"]) || !live_ids.contains(&owner) {
                 return None;
             }
             let list = st["tasks"].as_array()?;
@@ -238,7 +254,7 @@ impl Cluster {
             let mut task_owners = BTreeMap::new();
             for t in list {
                 let w = t["worker_id"].as_str()?.to_string();
-                if t["state"] != "RUNNING" || !live_ids.contains(&w) {
+                if !started(&t["state"]) || !live_ids.contains(&w) {
                     return None;
                 }
                 task_owners.insert(t["id"].as_u64()? as u32, w);

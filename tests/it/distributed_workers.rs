@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::cluster::{append_lines, arrivals, Cluster};
-use crate::support::{create_topic, eventually, unique};
+use crate::support::{create_topic, eventually, json, unique, OwnBroker};
 
 fn source(file: &std::path::Path, topic: &str) -> Value {
     json!({
@@ -289,4 +289,82 @@ async fn a_killed_workers_tasks_move_and_every_line_arrives_also_through_a_rolli
         "rolling restart: {} lines arrived, {dups} duplicates in all",
         2 * LINES
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_the_broker_is_down_health_says_why_and_the_same_workers_carry_on_after() {
+    let mut broker = OwnBroker::listening().await;
+    let mut c = Cluster::new(
+        "cluster-outage",
+        2,
+        &[("scheduled.rebalance.max.delay.ms", "2000")],
+    );
+    c.bootstrap = broker.address.clone();
+    c.start_all(2).await;
+    let pids: Vec<u32> = c.workers.iter().flatten().map(|w| w.pid()).collect();
+    let input = c.dir.path().join("in.txt");
+    let output = c.dir.path().join("out.txt");
+    std::fs::write(&input, "").unwrap();
+    let topic = unique("outage");
+    let (code, body) = c
+        .send(
+            0,
+            Method::PUT,
+            "/connectors/src/config",
+            Some(&source(&input, &topic)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = c
+        .send(
+            1,
+            Method::PUT,
+            "/connectors/sink/config",
+            Some(&sink(&output, &topic, 1)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    c.settled(&[("src", 1), ("sink", 1)]).await;
+    append_lines(&input, 0, 500);
+    arrived(&output, 500).await;
+
+    broker.stop().await;
+    for i in c.live() {
+        let url = format!("{}/health", c.url(i));
+        let (code, body) = eventually(
+            &format!("worker {i} unhealthy while the broker is down"),
+            Duration::from_secs(60),
+            || async {
+                let (code, body) = json(c.client.get(&url).send().await.ok()?).await;
+                (code == 500).then_some((code, body))
+            },
+        )
+        .await;
+        assert_eq!(code, 500);
+        assert_eq!(body["status"], "unhealthy");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("cannot reach the group coordinator"),
+            "health says why: {message}"
+        );
+    }
+    // Written while the broker is away: delivered once it is back.
+    append_lines(&input, 500, 1000);
+
+    broker.resume().await;
+    for i in c.live() {
+        let url = format!("{}/health", c.url(i));
+        eventually(
+            &format!("worker {i} healthy again"),
+            Duration::from_secs(90),
+            || async { (c.client.get(&url).send().await.ok()?.status() == 200).then_some(()) },
+        )
+        .await;
+    }
+    c.settled(&[("src", 1), ("sink", 1)]).await;
+    append_lines(&input, 1000, 1500);
+    let dups = arrived(&output, 1500).await;
+    println!("broker outage: 1500 lines arrived, {dups} duplicates");
+    let after: Vec<u32> = c.workers.iter().flatten().map(|w| w.pid()).collect();
+    assert_eq!(pids, after, "the same worker processes carried on");
 }

@@ -12,6 +12,7 @@ mod distributed_config;
 mod distributed_group;
 mod distributed_offsets;
 mod distributed_status;
+mod distributed_takeover;
 mod distributed_topics;
 mod distributed_workers;
 mod elasticsearch;

@@ -576,3 +576,107 @@ pub async fn pause(client: &reqwest::Client, url: &str, name: &str) {
     assert_eq!(resp.status(), 202, "pausing {name}");
     wait_for(client, url, name, |s| s["tasks"][0]["state"] == "PAUSED").await;
 }
+
+/// An Apache Kafka broker of the test's own (`scripts/kafka` with its own
+/// directory and ports), so freezing it disturbs no other test.
+pub(crate) struct OwnBroker {
+    dir: tempfile::TempDir,
+    pid: u32,
+    pub(crate) address: String,
+}
+
+impl OwnBroker {
+    /// Started, and accepting connections.
+    pub(crate) async fn listening() -> Self {
+        tokio::task::spawn_blocking(OwnBroker::start)
+            .await
+            .expect("own broker start does not panic")
+    }
+
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port_run(5);
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let out = std::process::Command::new(&script)
+            .arg("start")
+            .env("RAMPART_KAFKA_DIR", dir.path())
+            .env("RAMPART_KAFKA_PORT", port.to_string())
+            .env("RAMPART_KAFKA_HEAP", "256m")
+            .output()
+            .expect("scripts/kafka runs");
+        assert!(
+            out.status.success(),
+            "own kafka did not start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid = std::fs::read_to_string(dir.path().join("kafka.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .expect("scripts/kafka writes the broker's pid");
+        OwnBroker {
+            dir,
+            pid,
+            address: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    fn script(&self, command: &str) {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let port: u16 = self
+            .address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let out = std::process::Command::new(&script)
+            .arg(command)
+            .env("RAMPART_KAFKA_DIR", self.dir.path())
+            .env("RAMPART_KAFKA_PORT", port.to_string())
+            .env("RAMPART_KAFKA_HEAP", "256m")
+            .output()
+            .expect("scripts/kafka runs");
+        assert!(
+            out.status.success(),
+            "scripts/kafka {command}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Stops the broker: an outage.
+    #[allow(dead_code)]
+    pub(crate) async fn stop(&mut self) {
+        let me = &*self;
+        tokio::task::block_in_place(|| me.script("stop"));
+    }
+
+    /// Starts the stopped broker again over its data.
+    #[allow(dead_code)]
+    pub(crate) async fn resume(&mut self) {
+        tokio::task::block_in_place(|| self.script("resume"));
+        self.pid = std::fs::read_to_string(self.dir.path().join("kafka.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+            .expect("scripts/kafka writes the broker's pid");
+    }
+
+    pub(crate) fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(sig)
+            .arg(self.pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig}");
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        // Its data dies with the test: no clean shutdown needed.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &self.pid.to_string()])
+            .status();
+        let _ = &self.dir;
+    }
+}

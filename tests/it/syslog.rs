@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{
-    create_connector, eventually, free_port, free_port_run, json, metric, pause, unique, wait_for,
-    worker_properties, WorkerProcess,
+    create_connector, eventually, free_port, json, metric, pause, unique, wait_for,
+    worker_properties, OwnBroker, WorkerProcess,
 };
 
 fn logger(args: &[&str]) {
@@ -614,70 +614,6 @@ ruleset(name="forward") {{
         );
     }
     assert_eq!(worker.terminate().code(), Some(0));
-}
-
-/// An Apache Kafka broker of the test's own (`scripts/kafka` with its own
-/// directory and ports), so freezing it disturbs no other test.
-pub(crate) struct OwnBroker {
-    dir: tempfile::TempDir,
-    pid: u32,
-    pub(crate) address: String,
-}
-
-impl OwnBroker {
-    /// Started, and accepting connections.
-    pub(crate) async fn listening() -> Self {
-        tokio::task::spawn_blocking(OwnBroker::start)
-            .await
-            .expect("own broker start does not panic")
-    }
-
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port_run(5);
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
-        let out = std::process::Command::new(&script)
-            .arg("start")
-            .env("RAMPART_KAFKA_DIR", dir.path())
-            .env("RAMPART_KAFKA_PORT", port.to_string())
-            .env("RAMPART_KAFKA_HEAP", "256m")
-            .output()
-            .expect("scripts/kafka runs");
-        assert!(
-            out.status.success(),
-            "own kafka did not start: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pid = std::fs::read_to_string(dir.path().join("kafka.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse().ok())
-            .expect("scripts/kafka writes the broker's pid");
-        OwnBroker {
-            dir,
-            pid,
-            address: format!("127.0.0.1:{port}"),
-        }
-    }
-
-    pub(crate) fn signal(&self, sig: &str) {
-        let ok = std::process::Command::new("kill")
-            .arg(sig)
-            .arg(self.pid.to_string())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "kill {sig}");
-    }
-}
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        // Its data dies with the test: no clean shutdown needed.
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &self.pid.to_string()])
-            .status();
-        let _ = &self.dir;
-    }
 }
 
 /// Messages accepted over TCP while the broker is frozen (SIGSTOP) are all

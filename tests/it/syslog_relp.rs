@@ -11,10 +11,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::errors_dlq::partition0_consumer;
+use crate::support::OwnBroker;
 use crate::support::{
     create_connector, eventually, free_port, metric, unique, worker_properties, WorkerProcess,
 };
-use crate::syslog::{read_all, rsyslogd, running, OwnBroker};
+use crate::syslog::{read_all, rsyslogd, running};
 
 /// A RELP client written from the protocol description, to see answers.
 struct RelpClient {
