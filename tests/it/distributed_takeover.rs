@@ -198,3 +198,142 @@ async fn rampart_takes_over_a_java_cluster_and_java_takes_it_back() {
     );
     assert_eq!(arrived(&second, 9000).await, 0);
 }
+
+/// One Java worker and two Rampart workers in one group: requests are
+/// forwarded between them, each runs what the leader assigned, and the
+/// work moves when the Java worker leaves.
+#[tokio::test(flavor = "multi_thread")]
+async fn java_and_rampart_workers_share_one_group_under_a_java_leader() {
+    mixed_group(true).await;
+}
+
+/// As above with a Rampart leader: Java's signed task configs reach it.
+#[tokio::test(flavor = "multi_thread")]
+async fn java_and_rampart_workers_share_one_group_under_a_rampart_leader() {
+    mixed_group(false).await;
+}
+
+async fn mixed_group(java_leads: bool) {
+    let mut c = Cluster::new("mixed", 3, &[("scheduled.rebalance.max.delay.ms", "2000")]);
+    let java_port = c.port(2);
+    let java_url = c.url(2);
+    let java_props = c.dir.path().join("java.properties");
+    std::fs::write(
+        &java_props,
+        distributed_properties(&c.bootstrap, &c.group, java_port, &[]),
+    )
+    .unwrap();
+    let topic = crate::support::unique("mixed");
+    create_topic(&topic, 3).await;
+    let input = c.dir.path().join("in.txt");
+    let output = c.dir.path().join("out.txt");
+    std::fs::write(&input, "").unwrap();
+
+    // The first to join leads the group.
+    if !java_leads {
+        c.start_all(2).await;
+    }
+    let mut java = JavaConnect::distributed(c.dir.path(), &java_props, java_port).await;
+    eventually("java joined", Duration::from_secs(60), || async {
+        let (code, _) = c.send_to(&java_url, Method::GET, "/connectors", None).await;
+        (code == 200).then_some(())
+    })
+    .await;
+    if java_leads {
+        c.start_all(2).await;
+    }
+
+    // Created through Rampart workers: forwarded to the Java leader.
+    let src = json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+        "file": input.display().to_string(),
+        "topic": topic,
+    });
+    let (code, body) = c
+        .send(0, Method::PUT, "/connectors/src/config", Some(&src))
+        .await;
+    assert_eq!(code, 201, "{body}\n{}", java.log_text());
+    let sink = json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "file": output.display().to_string(),
+        "topics": topic,
+        "tasks.max": "5",
+    });
+    let (code, body) = c
+        .send(1, Method::PUT, "/connectors/sink/config", Some(&sink))
+        .await;
+    assert_eq!(code, 201, "{body}");
+    // A third connector: balanced, every worker owns one, so connectors
+    // owned by followers send their task configs, signed, to the leader.
+    let second = c.dir.path().join("second.txt");
+    let sink2 = json!({
+        "connector.class": "FileStreamSink",
+        "file": second.display().to_string(),
+        "topics": topic,
+        "tasks.max": "2",
+    });
+    let (code, body) = c
+        .send_to(
+            &java_url,
+            Method::PUT,
+            "/connectors/sink2/config",
+            Some(&sink2),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let java_id = format!("127.0.0.1:{java_port}");
+    // The cluster helper knows only Rampart workers: read Java's view.
+    let placement = eventually(
+        "src and sink running over three workers",
+        Duration::from_secs(90),
+        || async {
+            let (_, all) = c
+                .send_to(&java_url, Method::GET, "/connectors?expand=status", None)
+                .await;
+            let mut owners = Vec::new();
+            for name in ["src", "sink"] {
+                let st = &all[name]["status"];
+                if st["connector"]["state"] != "RUNNING" {
+                    return None;
+                }
+                for t in st["tasks"].as_array()? {
+                    if t["state"] != "RUNNING" {
+                        return None;
+                    }
+                    owners.push(t["worker_id"].as_str()?.to_string());
+                }
+            }
+            (owners.len() == 6).then_some(owners)
+        },
+    )
+    .await;
+    let metrics = c
+        .client
+        .get(format!("{}/metrics", c.url(0)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let leader = if java_leads { java_port } else { c.port(0) };
+    assert!(
+        metrics.contains(&format!("leader_name=\"http://127.0.0.1:{leader}/\"")),
+        "worker on {leader} leads: {metrics}"
+    );
+    let on_java = placement.iter().filter(|w| **w == java_id).count();
+    assert!(
+        on_java >= 1 && on_java < 8,
+        "the leader spread the tasks over Java and Rampart: {placement:?}"
+    );
+    append_lines(&input, 0, 2000);
+    let dups = arrived(&output, 2000).await + arrived(&second, 2000).await;
+    println!("mixed group (java leads: {java_leads}): 2000 lines arrived, {dups} duplicates");
+
+    // The Java worker leaves; a Rampart worker leads and runs it all.
+    java.terminate();
+    c.settled(&[("src", 1), ("sink", 5), ("sink2", 2)]).await;
+    append_lines(&input, 2000, 4000);
+    let dups = arrived(&output, 4000).await;
+    println!("mixed group after Java left: 4000 lines arrived, {dups} duplicates");
+}
