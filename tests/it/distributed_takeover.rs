@@ -323,7 +323,7 @@ async fn mixed_group(java_leads: bool) {
     );
     let on_java = placement.iter().filter(|w| **w == java_id).count();
     assert!(
-        on_java >= 1 && on_java < 8,
+        (1..8).contains(&on_java),
         "the leader spread the tasks over Java and Rampart: {placement:?}"
     );
     append_lines(&input, 0, 2000);
