@@ -368,3 +368,60 @@ async fn while_the_broker_is_down_health_says_why_and_the_same_workers_carry_on_
     let after: Vec<u32> = c.workers.iter().flatten().map(|w| w.pid()).collect();
     assert_eq!(pids, after, "the same worker processes carried on");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eager_workers_share_the_work_and_take_over_a_leaving_workers_share() {
+    let mut c = Cluster::new(
+        "cluster-eager",
+        2,
+        &[
+            ("connect.protocol", "eager"),
+            ("scheduled.rebalance.max.delay.ms", "0"),
+        ],
+    );
+    c.start_all(2).await;
+    let topic = unique("eager");
+    create_topic(&topic, 2).await;
+    let input = c.dir.path().join("in.txt");
+    let output = c.dir.path().join("out.txt");
+    std::fs::write(&input, "").unwrap();
+    let (code, body) = c
+        .send(
+            1,
+            Method::PUT,
+            "/connectors/src/config",
+            Some(&source(&input, &topic)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = c
+        .send(
+            0,
+            Method::PUT,
+            "/connectors/sink/config",
+            Some(&sink(&output, &topic, 2)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    c.settled(&[("src", 1), ("sink", 2)]).await;
+    let metrics = c
+        .client
+        .get(format!("{}/metrics", c.url(0)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("connect_protocol=\"default\""),
+        "the group agreed on the eager protocol: {metrics}"
+    );
+    append_lines(&input, 0, 1000);
+    assert_eq!(arrived(&output, 1000).await, 0);
+    assert!(c.workers[1].take().unwrap().terminate().success());
+    c.settled(&[("src", 1), ("sink", 2)]).await;
+    append_lines(&input, 1000, 2000);
+    let dups = arrived(&output, 2000).await;
+    println!("eager: 2000 lines arrived, {dups} duplicates");
+}

@@ -251,7 +251,15 @@ impl JavaConnect {
         .await
     }
 
-    async fn run(mode: &str, dir: &Path, properties: &Path, port: u16, jvm: Option<&str>) -> Self {
+    /// `scripts/connect <mode>` with the JVM options given, or Kafka's own
+    /// when `None`, once its REST API answers.
+    pub async fn run(
+        mode: &str,
+        dir: &Path,
+        properties: &Path,
+        port: u16,
+        jvm: Option<&str>,
+    ) -> Self {
         let log = unique_log(&dir.join(format!("java-connect-{port}")));
         let file = std::fs::File::create(&log).expect("temp dir is writable");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/connect");

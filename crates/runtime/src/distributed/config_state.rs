@@ -118,7 +118,14 @@ impl ClusterConfigState {
                 self.restart_requests
                     .insert(connector, (offset, include_tasks, only_failed));
             }
-            ConfigRecord::TaskCount { .. } | ConfigRecord::LoggerLevel { .. } => {}
+            ConfigRecord::TaskCount { connector, .. } => tracing::debug!(
+                connector = %connector,
+                "ignoring a task count record: exactly-once source support is not implemented"
+            ),
+            ConfigRecord::LoggerLevel { namespace, .. } => tracing::info!(
+                namespace = %namespace,
+                "ignoring a cluster-wide log level: set levels per worker with /admin/loggers"
+            ),
         }
     }
 
