@@ -425,3 +425,119 @@ async fn eager_workers_share_the_work_and_take_over_a_leaving_workers_share() {
     let dups = arrived(&output, 2000).await;
     println!("eager: 2000 lines arrived, {dups} duplicates");
 }
+
+/// Each worker running a task of the syslog source listens on its port
+/// (here both on one host, sharing it with SO_REUSEPORT as a load balancer
+/// would spread senders over hosts); when a worker leaves, its task and
+/// listener move to the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_syslog_source_listens_on_every_worker_running_one_of_its_tasks() {
+    let mut c = Cluster::new(
+        "cluster-syslog",
+        2,
+        &[("scheduled.rebalance.max.delay.ms", "0")],
+    );
+    c.start_all(2).await;
+    let topic = unique("cluster-syslog");
+    let output = c.dir.path().join("events.jsonl");
+    let port = crate::support::free_port();
+    let syslog = json!({
+        "connector.class": "io.confluent.connect.syslog.SyslogSourceConnector",
+        "tasks.max": "2",
+        "syslog.listener": "TCP",
+        "syslog.listen.address": "127.0.0.1",
+        "syslog.port": port,
+        "topic": topic,
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+    });
+    let (code, body) = c
+        .send(0, Method::PUT, "/connectors/syslog/config", Some(&syslog))
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = c
+        .send(
+            1,
+            Method::PUT,
+            "/connectors/events/config",
+            Some(&sink(&output, &topic, 1)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let placement = c.settled(&[("syslog", 2), ("events", 1)]).await;
+    let owners: std::collections::BTreeSet<&String> =
+        placement.connectors["syslog"].1.values().collect();
+    assert_eq!(owners.len(), 2, "one syslog task on each worker");
+
+    let send = |from: usize, to: usize| {
+        for n in from..to {
+            let out = std::process::Command::new("logger")
+                .args([
+                    "--server",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--tcp",
+                ])
+                .args(["--rfc5424", "--tag", "sshd", &format!("cluster-msg-{n}")])
+                .output()
+                .expect("logger (util-linux) runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let delivered = |n: usize| {
+        let output = output.clone();
+        async move {
+            eventually(
+                &format!("{n} syslog messages"),
+                Duration::from_secs(60),
+                || async {
+                    let text = std::fs::read_to_string(&output).unwrap_or_default();
+                    let got: std::collections::BTreeSet<&str> = text
+                        .lines()
+                        .filter_map(|l| l.split("cluster-msg-").nth(1))
+                        .filter_map(|rest| rest.split('"').next())
+                        .collect();
+                    (got.len() == n).then_some(())
+                },
+            )
+            .await
+        }
+    };
+    send(0, 40);
+    delivered(40).await;
+    // Every connection is a new one: the kernel spread them over both
+    // workers' listeners.
+    for i in c.live() {
+        let text = c
+            .client
+            .get(format!("{}/metrics", c.url(i)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let polled: u64 = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("kafka_connect_source_task_metrics_source_record_poll_total{connector=\"syslog\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum();
+        assert!(polled > 0, "worker {i} received syslog messages");
+    }
+
+    assert!(c.workers[1].take().unwrap().terminate().success());
+    let placement = c.settled(&[("syslog", 2), ("events", 1)]).await;
+    assert!(placement.connectors["syslog"]
+        .1
+        .values()
+        .all(|w| *w == format!("127.0.0.1:{}", c.port(0))));
+    send(40, 60);
+    delivered(60).await;
+}
