@@ -18,6 +18,8 @@ pub struct Cluster {
     first_port: u16,
     pub workers: Vec<Option<WorkerProcess>>,
     extra: Vec<(String, String)>,
+    /// Environment variables of every worker (`CONNECT_*` settings).
+    pub env: Vec<(String, String)>,
     pub client: reqwest::Client,
 }
 
@@ -70,6 +72,7 @@ impl Cluster {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            env: Vec::new(),
             client: reqwest::Client::new(),
         }
     }
@@ -95,7 +98,8 @@ impl Cluster {
     /// Starts worker `i` and waits until it is healthy.
     pub async fn start(&mut self, i: usize) {
         let props = self.properties(i);
-        let mut w = WorkerProcess::distributed(self.dir.path(), &props, self.port(i));
+        let mut w =
+            WorkerProcess::distributed_with_env(self.dir.path(), &props, self.port(i), &self.env);
         w.wait_healthy().await;
         self.workers[i] = Some(w);
     }
@@ -103,7 +107,14 @@ impl Cluster {
     /// Starts workers `0..n` at once, and waits until all are healthy.
     pub async fn start_all(&mut self, n: usize) {
         let mut started: Vec<WorkerProcess> = (0..n)
-            .map(|i| WorkerProcess::distributed(self.dir.path(), &self.properties(i), self.port(i)))
+            .map(|i| {
+                WorkerProcess::distributed_with_env(
+                    self.dir.path(),
+                    &self.properties(i),
+                    self.port(i),
+                    &self.env,
+                )
+            })
             .collect();
         for w in &mut started {
             w.wait_healthy().await;

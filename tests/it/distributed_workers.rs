@@ -541,3 +541,117 @@ async fn a_syslog_source_listens_on_every_worker_running_one_of_its_tasks() {
     send(40, 60);
     delivered(60).await;
 }
+
+/// Restarts run on the worker that owns the task, whichever worker is
+/// asked: a failed task comes back once what failed it is mended.
+#[tokio::test(flavor = "multi_thread")]
+async fn restarts_asked_of_any_worker_run_on_the_owner() {
+    let mut c = Cluster::new(
+        "cluster-restart",
+        2,
+        &[("scheduled.rebalance.max.delay.ms", "0")],
+    );
+    c.start_all(2).await;
+    let topic = unique("restart");
+    create_topic(&topic, 2).await;
+    // The sink's directory does not exist yet: both tasks fail to start.
+    let missing = c.dir.path().join("later");
+    let output = missing.join("out.txt");
+    let (code, body) = c
+        .send(
+            0,
+            Method::PUT,
+            "/connectors/broken/config",
+            Some(&sink(&output, &topic, 2)),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let failed = eventually("both tasks FAILED", Duration::from_secs(60), || async {
+        let (_, s) = c
+            .send(1, Method::GET, "/connectors/broken/status", None)
+            .await;
+        let tasks = s["tasks"].as_array()?.clone();
+        (tasks.len() == 2 && tasks.iter().all(|t| t["state"] == "FAILED")).then_some(tasks)
+    })
+    .await;
+    assert!(
+        failed[0]["trace"]
+            .as_str()
+            .is_some_and(|t| t.contains("Couldn't find or create file")),
+        "{failed:?}"
+    );
+    std::fs::create_dir_all(&missing).unwrap();
+
+    // Task 0, asked of the worker that does not run it.
+    let owner = c
+        .index_of(failed[0]["worker_id"].as_str().unwrap())
+        .unwrap();
+    let other = 1 - owner;
+    let (code, body) = c
+        .send(
+            other,
+            Method::POST,
+            "/connectors/broken/tasks/0/restart",
+            None,
+        )
+        .await;
+    assert_eq!(code, 204, "{body}");
+    eventually(
+        "task 0 RUNNING, task 1 still FAILED",
+        Duration::from_secs(60),
+        || async {
+            let (_, s) = c
+                .send(other, Method::GET, "/connectors/broken/status", None)
+                .await;
+            (s["tasks"][0]["state"] == "RUNNING" && s["tasks"][1]["state"] == "FAILED")
+                .then_some(())
+        },
+    )
+    .await;
+
+    // The failed rest, through the restart request the leader records.
+    for i in 0..2 {
+        let (code, plan) = c
+            .send(
+                i,
+                Method::POST,
+                "/connectors/broken/restart?includeTasks=true&onlyFailed=true",
+                None,
+            )
+            .await;
+        assert_eq!(code, 202, "{plan}");
+        assert_eq!(plan["connector"]["state"], "RUNNING", "{plan}");
+        assert_eq!(plan["tasks"][0]["state"], "RUNNING", "{plan}");
+        // Failed at the first request; being restarted or running at the
+        // second, which restarts nothing more.
+        let expected: &[&str] = if i == 0 {
+            &["RESTARTING"]
+        } else {
+            &["RESTARTING", "UNASSIGNED", "RUNNING"]
+        };
+        assert!(
+            expected.contains(&plan["tasks"][1]["state"].as_str().unwrap_or("")),
+            "{plan}"
+        );
+    }
+    c.settled(&[("broken", 2)]).await;
+    // Both tasks work: every record of both partitions lands in the file.
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", crate::support::bootstrap())
+        .create()
+        .unwrap();
+    for n in 0..200 {
+        let line = format!("line-{n}");
+        let record = rdkafka::producer::FutureRecord::<(), str>::to(&topic)
+            .payload(&line)
+            .partition(n % 2);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    // The restarts rebalance the sink's consumer group, which may deliver
+    // a record twice (at-least-once).
+    let dups = arrived(&output, 200).await;
+    println!("restarted sink: 200 records arrived, {dups} duplicates");
+}

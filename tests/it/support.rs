@@ -113,21 +113,39 @@ impl WorkerProcess {
     pub fn start(dir: &Path, properties: &Path, port: u16, connectors: &[PathBuf]) -> Self {
         let mut args = vec![properties.to_path_buf()];
         args.extend(connectors.iter().cloned());
-        Self::spawn(dir, "standalone", &args, port)
+        Self::spawn(dir, "standalone", &args, port, &[])
     }
 
     /// Starts `rampart distributed` with the given properties file.
     #[allow(dead_code)]
     pub fn distributed(dir: &Path, properties: &Path, port: u16) -> Self {
-        Self::spawn(dir, "distributed", &[properties.to_path_buf()], port)
+        Self::spawn(dir, "distributed", &[properties.to_path_buf()], port, &[])
     }
 
-    fn spawn(dir: &Path, mode: &str, args: &[PathBuf], port: u16) -> Self {
+    /// As [`Self::distributed`], with environment variables (`CONNECT_*`).
+    #[allow(dead_code)]
+    pub fn distributed_with_env(
+        dir: &Path,
+        properties: &Path,
+        port: u16,
+        env: &[(String, String)],
+    ) -> Self {
+        Self::spawn(dir, "distributed", &[properties.to_path_buf()], port, env)
+    }
+
+    fn spawn(
+        dir: &Path,
+        mode: &str,
+        args: &[PathBuf],
+        port: u16,
+        env: &[(String, String)],
+    ) -> Self {
         let log = unique_log(&dir.join(format!("worker-{port}")));
         let file = std::fs::File::create(&log).expect("temp dir is writable");
         let child = Command::new(rampart_bin())
             .arg(mode)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(file)
