@@ -205,7 +205,11 @@ impl DistributedHerder {
         .await
         .is_err()
         {
-            tracing::warn!("the group member did not stop in time");
+            // Stuck in a join (a broker gone): stop the work here, so the
+            // tasks still flush and commit; the group drops this member
+            // when its session times out.
+            tracing::warn!("the group member did not stop in time; stopping the tasks");
+            self.worker.stop_all().await;
         }
     }
 
