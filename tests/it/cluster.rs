@@ -193,6 +193,32 @@ impl Cluster {
         .await
     }
 
+    /// Creates a connector through worker `i` (`PUT …/config`), checking
+    /// it was created.
+    pub async fn create(&self, i: usize, name: &str, config: &Value) {
+        let (code, body) = self
+            .send(
+                i,
+                reqwest::Method::PUT,
+                &format!("/connectors/{name}/config"),
+                Some(config),
+            )
+            .await;
+        assert_eq!(code, 201, "creating {name} through worker {i}: {body}");
+    }
+
+    /// Worker `i`'s `/metrics` text.
+    pub async fn metrics(&self, i: usize) -> String {
+        self.client
+            .get(format!("{}/metrics", self.url(i)))
+            .send()
+            .await
+            .expect("worker answers")
+            .text()
+            .await
+            .expect("metrics are text")
+    }
+
     /// `GET /connectors?expand=status` from worker `i`.
     pub async fn statuses(&self, i: usize) -> Option<Value> {
         let resp = self
@@ -362,4 +388,18 @@ pub fn arrivals(path: &Path, n: usize) -> (usize, usize) {
     let arrived = counts.iter().filter(|c| **c > 0).count();
     let duplicated = counts.iter().map(|c| c.saturating_sub(1) as usize).sum();
     (arrived, duplicated)
+}
+
+/// Waits until `line-0` … `line-<n - 1>` all arrived in `file`; returns
+/// how many arrived more than once.
+pub async fn arrived(file: &Path, n: usize) -> usize {
+    eventually(
+        &format!("{n} lines in {}", file.display()),
+        Duration::from_secs(120),
+        || async {
+            let (got, dups) = arrivals(file, n);
+            (got == n).then_some(dups)
+        },
+    )
+    .await
 }

@@ -9,21 +9,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::cluster::{append_lines, arrivals, distributed_properties, Cluster};
+use crate::cluster::{append_lines, arrived, distributed_properties, Cluster};
 use crate::support::{create_topic, eventually, JavaConnect};
-
-/// Waits until `n` distinct lines arrived in `file`; returns the duplicates.
-async fn arrived(file: &std::path::Path, n: usize) -> usize {
-    eventually(
-        &format!("{n} lines in {}", file.display()),
-        Duration::from_secs(120),
-        || async {
-            let (got, dups) = arrivals(file, n);
-            (got == n).then_some(dups)
-        },
-    )
-    .await
-}
 
 /// `GET /connectors?expand=info&expand=status`, once every connector has
 /// a status, as name → (config, connector state).
@@ -63,6 +50,15 @@ async fn connectors(c: &Cluster, url: &str, expected: usize) -> Vec<(String, Val
     .await
 }
 
+/// A Java worker's port, URL and properties in slot `i` of the cluster:
+/// the same group and topics as the Rampart workers.
+fn java_slot(c: &Cluster, i: usize) -> (u16, String, std::path::PathBuf) {
+    let props = c.dir.path().join(format!("java-{i}.properties"));
+    let text = distributed_properties(&c.bootstrap, &c.group, c.port(i), &[]);
+    std::fs::write(&props, text).unwrap();
+    (c.port(i), c.url(i), props)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rampart_takes_over_a_java_cluster_and_java_takes_it_back() {
     let mut c = Cluster::new(
@@ -70,14 +66,7 @@ async fn rampart_takes_over_a_java_cluster_and_java_takes_it_back() {
         3,
         &[("scheduled.rebalance.max.delay.ms", "2000")],
     );
-    let java_port = c.port(2);
-    let java_url = c.url(2);
-    let java_props = c.dir.path().join("java.properties");
-    std::fs::write(
-        &java_props,
-        distributed_properties(&c.bootstrap, &c.group, java_port, &[]),
-    )
-    .unwrap();
+    let (java_port, java_url, java_props) = java_slot(&c, 2);
     let topic = crate::support::unique("takeover");
     let routed = format!("{topic}-routed");
     create_topic(&topic, 1).await;
@@ -169,15 +158,7 @@ async fn rampart_takes_over_a_java_cluster_and_java_takes_it_back() {
         "the source went on from Java's offset and the sink from the group's"
     );
     // A connector Rampart creates, for Java to find later.
-    let (code, body) = c
-        .send(
-            1,
-            Method::PUT,
-            "/connectors/second/config",
-            Some(&sink(&second)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(1, "second", &sink(&second)).await;
     assert_eq!(arrived(&second, 6000).await, 0);
     let before_java = connectors(&c, &c.url(0), 4).await;
     for i in c.live() {
@@ -215,14 +196,7 @@ async fn java_and_rampart_workers_share_one_group_under_a_rampart_leader() {
 
 async fn mixed_group(java_leads: bool) {
     let mut c = Cluster::new("mixed", 3, &[("scheduled.rebalance.max.delay.ms", "2000")]);
-    let java_port = c.port(2);
-    let java_url = c.url(2);
-    let java_props = c.dir.path().join("java.properties");
-    std::fs::write(
-        &java_props,
-        distributed_properties(&c.bootstrap, &c.group, java_port, &[]),
-    )
-    .unwrap();
+    let (java_port, java_url, java_props) = java_slot(&c, 2);
     let topic = crate::support::unique("mixed");
     create_topic(&topic, 3).await;
     let input = c.dir.path().join("in.txt");
@@ -249,20 +223,14 @@ async fn mixed_group(java_leads: bool) {
         "file": input.display().to_string(),
         "topic": topic,
     });
-    let (code, body) = c
-        .send(0, Method::PUT, "/connectors/src/config", Some(&src))
-        .await;
-    assert_eq!(code, 201, "{body}\n{}", java.log_text());
+    c.create(0, "src", &src).await;
     let sink = json!({
         "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
         "file": output.display().to_string(),
         "topics": topic,
         "tasks.max": "5",
     });
-    let (code, body) = c
-        .send(1, Method::PUT, "/connectors/sink/config", Some(&sink))
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(1, "sink", &sink).await;
     // A third connector: balanced, every worker owns one, so connectors
     // owned by followers send their task configs, signed, to the leader.
     let second = c.dir.path().join("second.txt");
@@ -307,15 +275,7 @@ async fn mixed_group(java_leads: bool) {
         },
     )
     .await;
-    let metrics = c
-        .client
-        .get(format!("{}/metrics", c.url(0)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = c.metrics(0).await;
     // The first to join leads: Java, or either Rampart worker.
     let leaders = if java_leads {
         vec![java_port]

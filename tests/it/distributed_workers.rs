@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::cluster::{append_lines, arrivals, Cluster};
+use crate::cluster::{append_lines, arrivals, arrived, Cluster};
 use crate::support::{create_topic, eventually, json, unique, OwnBroker};
 
 fn source(file: &std::path::Path, topic: &str) -> Value {
@@ -26,19 +26,6 @@ fn sink(file: &std::path::Path, topic: &str, tasks: u32) -> Value {
         "topics": topic,
         "tasks.max": tasks.to_string(),
     })
-}
-
-/// Waits until `n` distinct lines arrived in `file`; returns the duplicates.
-async fn arrived(file: &std::path::Path, n: usize) -> usize {
-    eventually(
-        &format!("{n} lines in {}", file.display()),
-        Duration::from_secs(120),
-        || async {
-            let (got, dups) = arrivals(file, n);
-            (got == n).then_some(dups)
-        },
-    )
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,15 +53,7 @@ async fn connectors_managed_through_any_worker_reach_every_worker_and_the_work_s
         )
         .await;
     assert_eq!(code, 201, "{body}");
-    let (code, body) = c
-        .send(
-            1,
-            Method::PUT,
-            "/connectors/sink-a/config",
-            Some(&sink(&out_a, &topic, 3)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(1, "sink-a", &sink(&out_a, &topic, 3)).await;
     let (code, body) = c
         .send(
             2,
@@ -219,24 +198,8 @@ async fn a_killed_workers_tasks_move_and_every_line_arrives_also_through_a_rolli
     let input = c.dir.path().join("in.txt");
     let output = c.dir.path().join("out.txt");
     std::fs::write(&input, "").unwrap();
-    let (code, body) = c
-        .send(
-            0,
-            Method::PUT,
-            "/connectors/src/config",
-            Some(&source(&input, &topic)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
-    let (code, body) = c
-        .send(
-            1,
-            Method::PUT,
-            "/connectors/sink/config",
-            Some(&sink(&output, &topic, 3)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(0, "src", &source(&input, &topic)).await;
+    c.create(1, "sink", &sink(&output, &topic, 3)).await;
     let placement = c.settled(&[("src", 1), ("sink", 3)]).await;
 
     // Lines keep coming while the worker running the source dies.
@@ -306,24 +269,8 @@ async fn while_the_broker_is_down_health_says_why_and_the_same_workers_carry_on_
     let output = c.dir.path().join("out.txt");
     std::fs::write(&input, "").unwrap();
     let topic = unique("outage");
-    let (code, body) = c
-        .send(
-            0,
-            Method::PUT,
-            "/connectors/src/config",
-            Some(&source(&input, &topic)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
-    let (code, body) = c
-        .send(
-            1,
-            Method::PUT,
-            "/connectors/sink/config",
-            Some(&sink(&output, &topic, 1)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(0, "src", &source(&input, &topic)).await;
+    c.create(1, "sink", &sink(&output, &topic, 1)).await;
     c.settled(&[("src", 1), ("sink", 1)]).await;
     append_lines(&input, 0, 500);
     arrived(&output, 500).await;
@@ -385,34 +332,10 @@ async fn eager_workers_share_the_work_and_take_over_a_leaving_workers_share() {
     let input = c.dir.path().join("in.txt");
     let output = c.dir.path().join("out.txt");
     std::fs::write(&input, "").unwrap();
-    let (code, body) = c
-        .send(
-            1,
-            Method::PUT,
-            "/connectors/src/config",
-            Some(&source(&input, &topic)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
-    let (code, body) = c
-        .send(
-            0,
-            Method::PUT,
-            "/connectors/sink/config",
-            Some(&sink(&output, &topic, 2)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(1, "src", &source(&input, &topic)).await;
+    c.create(0, "sink", &sink(&output, &topic, 2)).await;
     c.settled(&[("src", 1), ("sink", 2)]).await;
-    let metrics = c
-        .client
-        .get(format!("{}/metrics", c.url(0)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = c.metrics(0).await;
     assert!(
         metrics.contains("connect_protocol=\"default\""),
         "the group agreed on the eager protocol: {metrics}"
@@ -451,19 +374,8 @@ async fn a_syslog_source_listens_on_every_worker_running_one_of_its_tasks() {
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "false",
     });
-    let (code, body) = c
-        .send(0, Method::PUT, "/connectors/syslog/config", Some(&syslog))
-        .await;
-    assert_eq!(code, 201, "{body}");
-    let (code, body) = c
-        .send(
-            1,
-            Method::PUT,
-            "/connectors/events/config",
-            Some(&sink(&output, &topic, 1)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(0, "syslog", &syslog).await;
+    c.create(1, "events", &sink(&output, &topic, 1)).await;
     let placement = c.settled(&[("syslog", 2), ("events", 1)]).await;
     let owners: std::collections::BTreeSet<&String> =
         placement.connectors["syslog"].1.values().collect();
@@ -513,15 +425,7 @@ async fn a_syslog_source_listens_on_every_worker_running_one_of_its_tasks() {
     // Every connection is a new one: the kernel spread them over both
     // workers' listeners.
     for i in c.live() {
-        let text = c
-            .client
-            .get(format!("{}/metrics", c.url(i)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = c.metrics(i).await;
         let polled: u64 = text
             .lines()
             .filter(|l| {
@@ -557,15 +461,7 @@ async fn restarts_asked_of_any_worker_run_on_the_owner() {
     // The sink's directory does not exist yet: both tasks fail to start.
     let missing = c.dir.path().join("later");
     let output = missing.join("out.txt");
-    let (code, body) = c
-        .send(
-            0,
-            Method::PUT,
-            "/connectors/broken/config",
-            Some(&sink(&output, &topic, 2)),
-        )
-        .await;
-    assert_eq!(code, 201, "{body}");
+    c.create(0, "broken", &sink(&output, &topic, 2)).await;
     let failed = eventually("both tasks FAILED", Duration::from_secs(60), || async {
         let (_, s) = c
             .send(1, Method::GET, "/connectors/broken/status", None)

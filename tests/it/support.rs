@@ -622,20 +622,7 @@ impl OwnBroker {
     fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port_run(5);
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
-        let out = std::process::Command::new(&script)
-            .arg("start")
-            .env("RAMPART_KAFKA_DIR", dir.path())
-            .env("RAMPART_KAFKA_PORT", port.to_string())
-            .env("RAMPART_KAFKA_HEAP", "256m")
-            .output()
-            .expect("scripts/kafka runs");
-        assert!(
-            out.status.success(),
-            "own kafka did not start: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        kafka_script(dir.path(), port, "start");
         let pid = std::fs::read_to_string(dir.path().join("kafka.pid"))
             .ok()
             .and_then(|p| p.trim().parse().ok())
@@ -648,26 +635,13 @@ impl OwnBroker {
     }
 
     fn script(&self, command: &str) {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
         let port: u16 = self
             .address
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
-        let out = std::process::Command::new(&script)
-            .arg(command)
-            .env("RAMPART_KAFKA_DIR", self.dir.path())
-            .env("RAMPART_KAFKA_PORT", port.to_string())
-            .env("RAMPART_KAFKA_HEAP", "256m")
-            .output()
-            .expect("scripts/kafka runs");
-        assert!(
-            out.status.success(),
-            "scripts/kafka {command}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        kafka_script(self.dir.path(), port, command);
     }
 
     /// Stops the broker: an outage.
@@ -705,4 +679,22 @@ impl Drop for OwnBroker {
             .status();
         let _ = &self.dir;
     }
+}
+
+/// `scripts/kafka <command>` for a broker of a test's own.
+fn kafka_script(dir: &Path, port: u16, command: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+    let out = Command::new(&script)
+        .arg(command)
+        .env("RAMPART_KAFKA_DIR", dir)
+        .env("RAMPART_KAFKA_PORT", port.to_string())
+        .env("RAMPART_KAFKA_HEAP", "256m")
+        .output()
+        .expect("scripts/kafka runs");
+    assert!(
+        out.status.success(),
+        "scripts/kafka {command}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

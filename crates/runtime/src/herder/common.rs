@@ -227,3 +227,66 @@ pub(crate) fn require_offsets(body: &ConnectorOffsets) -> ConnectResult<()> {
     }
     Ok(())
 }
+
+/// `GET /connectors/{c}/topics`.
+pub(crate) fn active_topics(worker: &Worker, name: &str) -> ConnectResult<Vec<String>> {
+    if !worker.config.topic_tracking {
+        return Err(ConnectError::Forbidden(
+            "Topic tracking is disabled.".to_string(),
+        ));
+    }
+    Ok(worker.topics.get(name))
+}
+
+/// `PUT /connectors/{c}/topics/reset`.
+pub(crate) fn reset_active_topics(worker: &Worker, name: &str) -> ConnectResult<()> {
+    if !worker.config.topic_tracking {
+        return Err(ConnectError::Forbidden(
+            "Topic tracking is disabled.".to_string(),
+        ));
+    }
+    if !worker.config.topic_tracking_allow_reset {
+        return Err(ConnectError::Forbidden(
+            "Topic tracking reset is disabled.".to_string(),
+        ));
+    }
+    worker.topics.reset(name);
+    Ok(())
+}
+
+/// `PATCH /connectors/{c}/config`: `None` deletes a key.
+pub(crate) fn patched(
+    mut config: ConnectorConfig,
+    patch: std::collections::BTreeMap<String, Option<String>>,
+) -> ConnectorConfig {
+    for (k, v) in patch {
+        match v {
+            Some(v) => {
+                config.insert(k, v);
+            }
+            None => {
+                config.remove(&k);
+            }
+        }
+    }
+    config
+}
+
+/// A config to create or replace a connector with: `name` filled in from
+/// the URL when missing, then validated (400 with every error).
+pub(crate) fn validated(
+    worker: &Worker,
+    name: &str,
+    mut config: ConnectorConfig,
+) -> ConnectResult<ConnectorConfig> {
+    config
+        .entry("name".to_string())
+        .or_insert_with(|| name.to_string());
+    let infos = validate_config(worker, &config)?;
+    if infos.error_count > 0 {
+        return Err(ConnectError::BadRequest(
+            super::validation::invalid_config_message(&infos),
+        ));
+    }
+    Ok(config)
+}

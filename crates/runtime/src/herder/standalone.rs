@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use super::common;
-use super::validation::{invalid_config_message, reverse_transform};
+use super::validation::reverse_transform;
 use crate::plugins::KAFKA_VERSION;
 use crate::stores::{ConfigBackingStore, StoredConnector};
 use crate::worker::Worker;
@@ -244,17 +244,11 @@ impl Herder for StandaloneHerder {
     async fn put_connector_config(
         &self,
         name: &str,
-        mut config: ConnectorConfig,
+        config: ConnectorConfig,
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> ConnectResult<Created<ConnectorInfo>> {
-        config
-            .entry("name".to_string())
-            .or_insert_with(|| name.to_string());
-        let infos = self.validate(&config).await?;
-        if infos.error_count > 0 {
-            return Err(ConnectError::BadRequest(invalid_config_message(&infos)));
-        }
+        let config = common::validated(&self.worker, name, config)?;
         let _guard = self.lock.lock().await;
         let existing = self.configs.get(name);
         if existing.is_some() && !allow_replace {
@@ -289,17 +283,8 @@ impl Herder for StandaloneHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> ConnectResult<ConnectorInfo> {
-        let mut config = self.stored(name)?.config;
-        for (k, v) in patch {
-            match v {
-                Some(v) => {
-                    config.insert(k, v);
-                }
-                None => {
-                    config.remove(&k);
-                }
-            }
-        }
+        let config = self.stored(name)?.config;
+        let config = common::patched(config, patch);
         Ok(self
             .put_connector_config(name, config, true, None)
             .await?
@@ -434,27 +419,11 @@ impl Herder for StandaloneHerder {
     }
 
     async fn active_topics(&self, name: &str) -> ConnectResult<Vec<String>> {
-        if !self.worker.config.topic_tracking {
-            return Err(ConnectError::Forbidden(
-                "Topic tracking is disabled.".to_string(),
-            ));
-        }
-        Ok(self.worker.topics.get(name))
+        common::active_topics(&self.worker, name)
     }
 
     async fn reset_active_topics(&self, name: &str) -> ConnectResult<()> {
-        if !self.worker.config.topic_tracking {
-            return Err(ConnectError::Forbidden(
-                "Topic tracking is disabled.".to_string(),
-            ));
-        }
-        if !self.worker.config.topic_tracking_allow_reset {
-            return Err(ConnectError::Forbidden(
-                "Topic tracking reset is disabled.".to_string(),
-            ));
-        }
-        self.worker.topics.reset(name);
-        Ok(())
+        common::reset_active_topics(&self.worker, name)
     }
 
     async fn offsets(&self, name: &str) -> ConnectResult<ConnectorOffsets> {

@@ -16,7 +16,6 @@ use tracing::info;
 use super::{to_leader, DistributedHerder};
 use crate::distributed::signature;
 use crate::herder::common;
-use crate::herder::validation::invalid_config_message;
 use crate::plugins::KAFKA_VERSION;
 
 fn not_found(name: &str) -> ConnectError {
@@ -157,17 +156,11 @@ impl Herder for DistributedHerder {
     async fn put_connector_config(
         &self,
         name: &str,
-        mut config: ConnectorConfig,
+        config: ConnectorConfig,
         allow_replace: bool,
         initial_state: Option<TargetState>,
     ) -> ConnectResult<Created<ConnectorInfo>> {
-        config
-            .entry("name".to_string())
-            .or_insert_with(|| name.to_string());
-        let infos = self.validate(&config).await?;
-        if infos.error_count > 0 {
-            return Err(ConnectError::BadRequest(invalid_config_message(&infos)));
-        }
+        let config = common::validated(&self.worker, name, config)?;
         self.require_leader("Only the leader can set connector configs.")
             .await?;
         self.write_connector(name, config, allow_replace, initial_state)
@@ -179,20 +172,11 @@ impl Herder for DistributedHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> ConnectResult<ConnectorInfo> {
-        let mut config =
+        let config =
             DistributedHerder::connector_config(self, name).ok_or_else(|| not_found(name))?;
         self.require_leader("Only the leader can set connector configs.")
             .await?;
-        for (k, v) in patch {
-            match v {
-                Some(v) => {
-                    config.insert(k, v);
-                }
-                None => {
-                    config.remove(&k);
-                }
-            }
-        }
+        let config = common::patched(config, patch);
         Ok(self
             .put_connector_config(name, config, true, None)
             .await?
@@ -328,27 +312,11 @@ impl Herder for DistributedHerder {
     }
 
     async fn active_topics(&self, name: &str) -> ConnectResult<Vec<String>> {
-        if !self.worker.config.topic_tracking {
-            return Err(ConnectError::Forbidden(
-                "Topic tracking is disabled.".to_string(),
-            ));
-        }
-        Ok(self.worker.topics.get(name))
+        common::active_topics(&self.worker, name)
     }
 
     async fn reset_active_topics(&self, name: &str) -> ConnectResult<()> {
-        if !self.worker.config.topic_tracking {
-            return Err(ConnectError::Forbidden(
-                "Topic tracking is disabled.".to_string(),
-            ));
-        }
-        if !self.worker.config.topic_tracking_allow_reset {
-            return Err(ConnectError::Forbidden(
-                "Topic tracking reset is disabled.".to_string(),
-            ));
-        }
-        self.worker.topics.reset(name);
-        Ok(())
+        common::reset_active_topics(&self.worker, name)
     }
 
     async fn offsets(&self, name: &str) -> ConnectResult<ConnectorOffsets> {
