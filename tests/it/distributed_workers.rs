@@ -536,18 +536,59 @@ async fn restarts_asked_of_any_worker_run_on_the_owner() {
         .set("bootstrap.servers", crate::support::bootstrap())
         .create()
         .unwrap();
-    for n in 0..200 {
-        let line = format!("line-{n}");
-        let record = rdkafka::producer::FutureRecord::<(), str>::to(&topic)
-            .payload(&line)
-            .partition(n % 2);
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .unwrap();
-    }
+    let produce = |from: usize, to: usize| {
+        let (producer, topic) = (producer.clone(), topic.clone());
+        async move {
+            for n in from..to {
+                let line = format!("line-{n}");
+                let record = rdkafka::producer::FutureRecord::<(), str>::to(&topic)
+                    .payload(&line)
+                    .partition((n % 2) as i32);
+                producer
+                    .send(record, Duration::from_secs(10))
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    produce(0, 200).await;
     // The restarts rebalance the sink's consumer group, which may deliver
     // a record twice (at-least-once).
     let dups = arrived(&output, 200).await;
+
+    // A task restarted while paused stays paused: its new consumer's
+    // partitions are paused as they are assigned. A witness sink shows
+    // the records were there to be read.
+    let witness = c.dir.path().join("witness.txt");
+    c.create(1, "witness", &sink(&witness, &topic, 1)).await;
+    let (code, _) = c
+        .send(0, Method::PUT, "/connectors/broken/pause", None)
+        .await;
+    assert_eq!(code, 202);
+    eventually("broken paused", Duration::from_secs(30), || async {
+        let (_, s) = c
+            .send(1, Method::GET, "/connectors/broken/status", None)
+            .await;
+        let tasks = s["tasks"].as_array()?.clone();
+        (tasks.len() == 2 && tasks.iter().all(|t| t["state"] == "PAUSED")).then_some(())
+    })
+    .await;
+    let (code, _) = c
+        .send(
+            other,
+            Method::POST,
+            "/connectors/broken/tasks/0/restart",
+            None,
+        )
+        .await;
+    assert_eq!(code, 204);
+    c.settled(&[("broken", 2), ("witness", 1)]).await;
+    produce(200, 300).await;
+    arrived(&witness, 300).await;
+    assert_eq!(
+        crate::cluster::arrivals(&output, 300).0,
+        200,
+        "a paused sink moves no data, even restarted"
+    );
     println!("restarted sink: 200 records arrived, {dups} duplicates");
 }

@@ -466,6 +466,7 @@ impl Worker {
                     .create_with_context(SinkConsumerContext {
                         events: events_tx,
                         probe,
+                        paused: Default::default(),
                     })
                     .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
                 let task_class = task_class(&plugin);

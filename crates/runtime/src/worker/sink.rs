@@ -41,6 +41,10 @@ pub(crate) struct SinkConsumerContext {
     // them between batches.
     pub(crate) events: mpsc::UnboundedSender<RebalanceEvent>,
     pub(crate) probe: crate::kafka::TlsProbe,
+    /// Whether the task is paused: partitions assigned meanwhile (a task
+    /// starting paused, a rebalance of the group) are paused before any
+    /// of their records is fetched, as Java's rebalance listener does.
+    pub(crate) paused: std::sync::atomic::AtomicBool,
 }
 
 impl ClientContext for SinkConsumerContext {
@@ -75,10 +79,15 @@ impl ConsumerContext for SinkConsumerContext {
 
     fn post_rebalance(
         &self,
-        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        consumer: &rdkafka::consumer::BaseConsumer<Self>,
         rebalance: &Rebalance<'_>,
     ) {
         if let Rebalance::Assign(tpl) = rebalance {
+            if self.paused.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Err(e) = consumer.pause(tpl) {
+                    warn!(error = %e, "cannot pause newly assigned partitions");
+                }
+            }
             let _ = self.events.send(RebalanceEvent::Assigned(partitions(tpl)));
         }
     }
@@ -192,6 +201,10 @@ impl SinkTaskRunner {
     }
 
     fn set_paused(&self, pause: bool) -> ConnectResult<()> {
+        self.consumer
+            .context()
+            .paused
+            .store(pause, std::sync::atomic::Ordering::SeqCst);
         let assignment = self
             .consumer
             .assignment()

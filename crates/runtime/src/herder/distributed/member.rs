@@ -80,10 +80,12 @@ pub(super) async fn run(
             Next::RejoinAt(at) => Some(at),
             Next::Stay => None,
         };
-        // Between rebalances: heartbeat, follow the config topic.
+        // Between rebalances: heartbeat, follow the config topic. The next
+        // heartbeat is due at a fixed time, however often the config moves.
         let mut last_heartbeat = Instant::now();
+        let mut next_heartbeat = tokio::time::Instant::now() + herder.settings.heartbeat_interval;
         loop {
-            let heartbeat = tokio::time::sleep(herder.settings.heartbeat_interval);
+            let heartbeat = tokio::time::sleep_until(next_heartbeat);
             let scheduled = async {
                 match rejoin_at {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -94,22 +96,25 @@ pub(super) async fn run(
                 _ = shutdown.changed() => break 'membership,
                 _ = herder.rejoin.notified() => continue 'membership,
                 _ = scheduled => continue 'membership,
-                _ = heartbeat => match member.heartbeat().await {
-                    Ok(()) => {
-                        last_heartbeat = Instant::now();
-                        herder.update_view(|v| v.problem = None);
-                    }
-                    Err(GroupError::Rebalance { .. }) => continue 'membership,
-                    Err(e) => {
-                        warn!(error = %e, "heartbeat failed");
-                        // Past the session timeout the group has moved this
-                        // worker's work elsewhere: stop it, as Java does.
-                        if last_heartbeat.elapsed() >= herder.settings.session_timeout {
-                            lost_contact(&herder, &e).await;
-                            continue 'membership;
+                _ = heartbeat => {
+                    next_heartbeat = tokio::time::Instant::now() + herder.settings.heartbeat_interval;
+                    match member.heartbeat().await {
+                        Ok(()) => {
+                            last_heartbeat = Instant::now();
+                            herder.update_view(|v| v.problem = None);
+                        }
+                        Err(GroupError::Rebalance { .. }) => continue 'membership,
+                        Err(e) => {
+                            warn!(error = %e, "heartbeat failed");
+                            // Past the session timeout the group has moved this
+                            // worker's work elsewhere: stop it, as Java does.
+                            if last_heartbeat.elapsed() >= herder.settings.session_timeout {
+                                lost_contact(&herder, &e).await;
+                                continue 'membership;
+                            }
                         }
                     }
-                },
+                }
                 changed = changes.changed() => {
                     if changed.is_err() {
                         error!("the config topic reader stopped; leaving the group");
