@@ -73,11 +73,9 @@ fn connector_file(dir: &Path, name: &str, config: Json) -> PathBuf {
 }
 
 async fn wait_committed(client: &reqwest::Client, url: &str, name: &str, n: usize) {
-    // A liveness bound, generous for a 2-core machine that runs the
-    // distributed tests' worker clusters alongside.
     eventually(
         &format!("{n} offsets committed"),
-        Duration::from_secs(300),
+        Duration::from_secs(120),
         || async { (committed_sum(client, url, name).await? >= n as i64).then_some(()) },
     )
     .await;

@@ -14,7 +14,7 @@ use rampart_api::{AppState, BasicAuth, Cors, RestOptions};
 use rampart_core::connector::ConnectorPlugin;
 use rampart_core::herder::Herder;
 use rampart_runtime::distributed::config::DistributedConfig;
-use rampart_runtime::herder::{DistributedHerder, StandaloneHerder};
+use rampart_runtime::herder::{DeferredHerder, DistributedHerder, StandaloneHerder};
 use rampart_runtime::plugins::Plugins;
 use rampart_runtime::stores::{
     FileConfigBackingStore, FileOffsetBackingStore, MemoryStatusBackingStore,
@@ -167,8 +167,11 @@ async fn distributed(worker_path: PathBuf, loggers: logging::Loggers) -> Result<
     let config = Arc::new(WorkerConfig::load(&worker_path)?);
     let settings = DistributedConfig::from_props(&config.props)?;
     let http = forward_client(&config)?;
-    // The internal topics must be readable before the worker can serve:
-    // keep trying while the cluster is not there yet, saying why.
+    // The REST API answers at once; until the internal topics can be read,
+    // /health says why and other requests get a 503, as the worker keeps
+    // trying.
+    let deferred = Arc::new(DeferredHerder::new(Plugins::new(connectors())));
+    let rest = Rest::start(&config, deferred.clone(), loggers).await?;
     let mut delay = Duration::from_millis(500);
     let herder = loop {
         let started = DistributedHerder::start(
@@ -180,14 +183,26 @@ async fn distributed(worker_path: PathBuf, loggers: logging::Loggers) -> Result<
         tokio::select! {
             started = started => match started {
                 Ok(h) => break h,
-                Err(e) => error!(error = %e, "cannot start the distributed herder; retrying"),
+                Err(e) => {
+                    error!(error = %e, "cannot start the distributed herder; retrying");
+                    deferred.set_waiting(e.to_string());
+                }
             },
-            _ = wait_for_signal() => return Ok(()),
+            _ = wait_for_signal() => {
+                rest.stop().await;
+                return Ok(());
+            }
         }
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = wait_for_signal() => {
+                rest.stop().await;
+                return Ok(());
+            }
+        }
         delay = (delay * 2).min(Duration::from_secs(10));
     };
-    let rest = Rest::start(&config, herder.clone(), loggers).await?;
+    deferred.ready(herder.clone());
     info!(worker_id = %config.worker_id, group = %settings.group_id, "rampart worker started");
     wait_for_signal().await;
     info!("shutting down");

@@ -3,10 +3,12 @@
 //! distributed one over Kafka's internal topics and group coordinator.
 
 mod common;
+mod deferred;
 mod distributed;
 mod offsets;
 mod standalone;
 mod validation;
 
+pub use deferred::DeferredHerder;
 pub use distributed::{DistributedHerder, RebalanceMetrics};
 pub use standalone::StandaloneHerder;

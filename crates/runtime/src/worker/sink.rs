@@ -251,12 +251,23 @@ impl SinkTaskRunner {
         }
         TaskMetrics::add(&self.shared.metrics.records_out, records.len() as u64);
         let mut backoff = Duration::from_millis(100);
+        // Paused once for the whole retry, as Java's `pausedForRedelivery`,
+        // and resumed (unless the task is paused) once `put` succeeds.
+        let mut paused_for_retry = false;
         loop {
             match self.task.put(&records).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if paused_for_retry {
+                        self.set_paused(*control.borrow() == TargetState::Paused)?;
+                    }
+                    return Ok(());
+                }
                 Err(e) if e.is_retriable() => {
                     warn!(task = %self.shared.id, %e, "retriable error from put; pausing and retrying");
-                    self.set_paused(true)?;
+                    if !paused_for_retry {
+                        self.set_paused(true)?;
+                        paused_for_retry = true;
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = control.changed() => {}
@@ -266,7 +277,6 @@ impl SinkTaskRunner {
                             "task stopped while retrying put: {e}"
                         )));
                     }
-                    self.set_paused(*control.borrow() == TargetState::Paused)?;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
                 Err(e) => return Err(e),
