@@ -309,6 +309,16 @@ impl Cluster {
         if running != u64::from(total) {
             return None;
         }
+        // And each connector once: the workers' connector counts add up.
+        let mut connectors_run = 0;
+        for i in &live {
+            connectors_run += self
+                .worker_metric(*i, "kafka_connect_connect_worker_metrics_connector_count")
+                .await?;
+        }
+        if connectors_run != expected.len() as u64 {
+            return None;
+        }
         let balanced = |counts: BTreeMap<&String, usize>| {
             let per: Vec<usize> = live_ids
                 .iter()
@@ -329,6 +339,12 @@ impl Cluster {
 
     /// How many tasks worker `i` runs, by its own metrics.
     pub async fn running_tasks(&self, i: usize) -> Option<u64> {
+        self.worker_metric(i, "kafka_connect_connect_worker_metrics_task_count")
+            .await
+    }
+
+    /// A worker-level gauge of worker `i`'s `/metrics`.
+    pub async fn worker_metric(&self, i: usize, name: &str) -> Option<u64> {
         let text = self
             .client
             .get(format!("{}/metrics", self.url(i)))
@@ -338,8 +354,9 @@ impl Cluster {
             .text()
             .await
             .ok()?;
+        let prefix = format!("{name} ");
         text.lines()
-            .find_map(|l| l.strip_prefix("kafka_connect_connect_worker_metrics_task_count "))
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
             .and_then(|v| v.trim().parse().ok())
     }
 }

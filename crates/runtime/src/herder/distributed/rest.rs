@@ -383,7 +383,11 @@ impl Herder for DistributedHerder {
     }
 
     async fn metrics(&self) -> String {
-        let mut out = self.worker.metrics.render(self.state().connectors.len());
+        // Java's connector-count: the connectors this worker runs.
+        let mut out = self
+            .worker
+            .metrics
+            .render(self.view().owned.connectors.len());
         out.push_str(&self.metrics.render());
         out
     }
