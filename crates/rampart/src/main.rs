@@ -136,7 +136,7 @@ async fn standalone(
     ));
     let herder = Arc::new(StandaloneHerder::new(worker, configs));
 
-    let rest = Rest::start(&config, herder.clone(), loggers).await?;
+    let rest = Rest::start(&config, herder.clone(), loggers, forward_client(&config)?).await?;
     tokio::spawn(fetch_cluster_id(config.clone(), herder.clone()));
     herder.start().await;
     for file in files {
@@ -171,7 +171,7 @@ async fn distributed(worker_path: PathBuf, loggers: logging::Loggers) -> Result<
     // /health says why and other requests get a 503, as the worker keeps
     // trying.
     let deferred = Arc::new(DeferredHerder::new(Plugins::new(connectors())));
-    let rest = Rest::start(&config, deferred.clone(), loggers).await?;
+    let rest = Rest::start(&config, deferred.clone(), loggers, http.clone()).await?;
     let mut delay = Duration::from_millis(500);
     let herder = loop {
         let started = DistributedHerder::start(
@@ -237,10 +237,12 @@ struct Rest {
 }
 
 impl Rest {
+    /// `http` forwards requests meant for other workers of a cluster.
     async fn start(
         config: &WorkerConfig,
         herder: Arc<dyn Herder>,
         loggers: logging::Loggers,
+        http: reqwest::Client,
     ) -> Result<Self, String> {
         let options = RestOptions {
             cors: Cors {
@@ -263,7 +265,7 @@ impl Rest {
                 }
                 None => None,
             },
-            forwarder: rampart_api::Forwarder::new(forward_client(config)?),
+            forwarder: rampart_api::Forwarder::new(http),
         };
         let state = AppState {
             herder,

@@ -76,6 +76,14 @@ impl ConfigTopic {
         self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Looks at the state as last read without copying it.
+    pub fn read<R>(&self, f: impl FnOnce(&ClusterConfigState) -> R) -> R {
+        match self.state.lock() {
+            Ok(s) => f(&s),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
     /// Changes whenever a record is read: the herder re-reads the state.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<HashMap<i32, i64>> {
         self.log.positions()

@@ -253,12 +253,26 @@ impl DistributedHerder {
         self.configs.state()
     }
 
+    // Lookups for one request read the state in place: cloning all of it
+    // (every task config) per lookup made `?expand=status` quadratic.
     fn connector_config(&self, name: &str) -> Option<ConnectorConfig> {
-        self.state().connectors.get(name).cloned()
+        self.configs.read(|s| s.connectors.get(name).cloned())
     }
 
     fn target_state(&self, name: &str) -> TargetState {
-        self.state().target_state(name)
+        self.configs.read(|s| s.target_state(name))
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.configs.read(|s| s.connectors.contains_key(name))
+    }
+
+    fn task_count(&self, name: &str) -> Option<u32> {
+        self.configs.read(|s| s.task_counts.get(name).copied())
+    }
+
+    fn session_key(&self) -> Option<(Vec<u8>, String, i64)> {
+        self.configs.read(|s| s.session_key.clone())
     }
 }
 

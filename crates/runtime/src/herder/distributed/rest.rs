@@ -24,8 +24,7 @@ fn not_found(name: &str) -> ConnectError {
 
 impl DistributedHerder {
     fn info(&self, name: &str, config: &ConnectorConfig) -> ConnectorInfo {
-        let state = self.state();
-        let count = state.task_counts.get(name).copied().unwrap_or(0);
+        let count = self.task_count(name).unwrap_or(0);
         ConnectorInfo {
             name: name.to_string(),
             config: config.clone(),
@@ -43,7 +42,7 @@ impl DistributedHerder {
         let missing = || ConnectError::NotFound(format!("No status found for connector {name}"));
         let config = self.connector_config(name).ok_or_else(missing)?;
         let connector = self.worker.status.connector(name).ok_or_else(missing)?;
-        let count = self.state().task_counts.get(name).copied().unwrap_or(0);
+        let count = self.task_count(name).unwrap_or(0);
         let tasks = self
             .worker
             .status
@@ -68,7 +67,7 @@ impl DistributedHerder {
         initial_state: Option<TargetState>,
     ) -> ConnectResult<Created<ConnectorInfo>> {
         let _writes = self.writes.lock().await;
-        let exists = self.state().connectors.contains_key(name);
+        let exists = self.exists(name);
         if exists && !allow_replace {
             return Err(ConnectError::AlreadyExists(format!(
                 "Connector {name} already exists"
@@ -141,7 +140,8 @@ impl Herder for DistributedHerder {
     }
 
     async fn connectors(&self) -> Vec<String> {
-        self.state().connectors.into_keys().collect()
+        self.configs
+            .read(|s| s.connectors.keys().cloned().collect())
     }
 
     async fn connector_info(&self, name: &str) -> ConnectResult<ConnectorInfo> {
@@ -187,7 +187,7 @@ impl Herder for DistributedHerder {
         self.require_leader("Only the leader can delete connector configs.")
             .await?;
         let _writes = self.writes.lock().await;
-        if !self.state().connectors.contains_key(name) {
+        if !self.exists(name) {
             return Err(not_found(name));
         }
         self.configs.remove_connector(name).await?;
@@ -202,7 +202,7 @@ impl Herder for DistributedHerder {
 
     async fn task_status(&self, id: &ConnectorTaskId) -> ConnectResult<TaskState> {
         let missing = || ConnectError::NotFound(format!("No status found for task {id}"));
-        let count = self.state().task_counts.get(&id.connector).copied();
+        let count = self.task_count(&id.connector);
         if count.is_none_or(|n| id.task >= n) {
             return Err(missing());
         }
@@ -210,22 +210,23 @@ impl Herder for DistributedHerder {
     }
 
     async fn task_configs(&self, name: &str) -> ConnectResult<Vec<TaskInfo>> {
-        let state = self.state();
-        if !state.connectors.contains_key(name) {
-            return Err(not_found(name));
-        }
-        let count = state.task_counts.get(name).copied().unwrap_or(0);
-        let tasks = (0..count)
-            .filter_map(|task| {
-                state
-                    .task_configs
-                    .get(&ConnectorTaskId {
-                        connector: name.to_string(),
-                        task,
-                    })
-                    .cloned()
-            })
-            .collect();
+        let tasks = self.configs.read(|state| {
+            if !state.connectors.contains_key(name) {
+                return Err(not_found(name));
+            }
+            let count = state.task_counts.get(name).copied().unwrap_or(0);
+            Ok((0..count)
+                .filter_map(|task| {
+                    state
+                        .task_configs
+                        .get(&ConnectorTaskId {
+                            connector: name.to_string(),
+                            task,
+                        })
+                        .cloned()
+                })
+                .collect())
+        })?;
         Ok(common::task_infos(name, tasks))
     }
 
@@ -235,7 +236,7 @@ impl Herder for DistributedHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> ConnectResult<Option<ConnectorStateInfo>> {
-        if !self.state().connectors.contains_key(name) {
+        if !self.exists(name) {
             return Err(ConnectError::NotFound(format!("Unknown connector: {name}")));
         }
         if !include_tasks && !only_failed {
@@ -294,7 +295,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn set_target_state(&self, name: &str, state: TargetState) -> ConnectResult<()> {
-        if !self.state().connectors.contains_key(name) {
+        if !self.exists(name) {
             return Err(ConnectError::NotFound(format!("Unknown connector {name}")));
         }
         if state == TargetState::Stopped {
@@ -366,7 +367,7 @@ impl Herder for DistributedHerder {
         let view = self.view();
         // Signing is on only once the group agreed on `sessioned`.
         if view.protocol_version >= 2 {
-            let key = self.state().session_key.map(|(key, _, _)| key);
+            let key = self.session_key().map(|(key, _, _)| key);
             signature::verify(
                 signature.as_ref(),
                 &self.settings.inter_worker_verification_algorithms,
@@ -376,7 +377,7 @@ impl Herder for DistributedHerder {
         }
         self.require_leader("Only the leader may write task configurations.")
             .await?;
-        if !self.state().connectors.contains_key(name) {
+        if !self.exists(name) {
             return Err(not_found(name));
         }
         self.write_task_configs(name, configs).await

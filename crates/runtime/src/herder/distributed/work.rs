@@ -210,7 +210,7 @@ impl DistributedHerder {
             .post(&url)
             .header("Content-Type", "application/json");
         if view.protocol_version >= 2 {
-            let Some((key, algorithm, _)) = self.state().session_key else {
+            let Some((key, algorithm, _)) = self.session_key() else {
                 return Err(ConnectError::retriable("no session key read yet"));
             };
             request = request
