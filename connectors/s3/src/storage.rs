@@ -12,6 +12,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use aws_sdk_s3::Client;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -114,7 +115,11 @@ pub enum PartMessage {
 impl Store {
     /// Connects to the configured bucket (no request is made yet).
     pub async fn connect(config: &S3Config) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
             .region(Region::new(config.region.clone()));
         if let Some((id, secret)) = &config.credentials {
             loader = loader.credentials_provider(Credentials::new(
