@@ -2,6 +2,7 @@
 //! CLI, logging, the plugin registry, the herder and the REST server.
 
 mod connector_files;
+mod health;
 mod logging;
 
 use std::path::PathBuf;
@@ -68,15 +69,35 @@ enum Command {
     /// Prints the connector configuration reference (Markdown), generated
     /// from the config definitions.
     ConfigReference,
+    /// Asks a worker's REST API whether it is healthy (`GET /health`): exit
+    /// status 0 when it is, 1 with the reason when not. The container
+    /// image's healthcheck, which needs no curl.
+    Health {
+        /// The worker's REST URL. Defaults to the first listener of
+        /// `CONNECT_LISTENERS`, asked on 127.0.0.1, else http://127.0.0.1:8083.
+        url: Option<String>,
+        /// Accepts any certificate from an https:// listener.
+        #[arg(long)]
+        insecure: bool,
+        /// `user:password` for a REST API with basic auth.
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let loggers = logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match cli.command {
+        // The probe runs on a small runtime and logs nothing: its output is
+        // what `docker inspect` shows.
+        Command::Health { .. } => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start runtime: {e}");
@@ -84,10 +105,15 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Health {
+            url,
+            insecure,
+            user,
+        } => return health(&runtime, url, insecure, user.as_deref()),
         Command::Standalone { worker, connectors } => {
-            runtime.block_on(standalone(worker, connectors, loggers))
+            runtime.block_on(standalone(worker, connectors, logging::init()))
         }
-        Command::Distributed { worker } => runtime.block_on(distributed(worker, loggers)),
+        Command::Distributed { worker } => runtime.block_on(distributed(worker, logging::init())),
         Command::ConfigReference => {
             print!(
                 "{}",
@@ -101,6 +127,28 @@ fn main() -> ExitCode {
         Err(e) => {
             error!(error = %e, "worker exiting");
             eprintln!("rampart: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `rampart health`: asks the worker's `/health`, by default on the listener
+/// `CONNECT_LISTENERS` names.
+fn health(
+    runtime: &tokio::runtime::Runtime,
+    url: Option<String>,
+    insecure: bool,
+    user: Option<&str>,
+) -> ExitCode {
+    let url = url
+        .unwrap_or_else(|| health::default_url(std::env::var("CONNECT_LISTENERS").ok().as_deref()));
+    match runtime.block_on(health::probe(&url, insecure, user)) {
+        Ok(body) => {
+            println!("{body}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            eprintln!("unhealthy: {reason}");
             ExitCode::FAILURE
         }
     }
