@@ -439,6 +439,22 @@ async fn archived(client: &reqwest::Client) -> usize {
     lines
 }
 
+/// Waits until OpenSearch and S3 each hold exactly `expected` events.
+async fn every_event_in_the_sinks(client: &reqwest::Client, expected: u64, when: &str) {
+    eventually(
+        &format!("every event{when} in OpenSearch"),
+        Duration::from_secs(120),
+        || async move { (indexed(client).await == expected).then_some(()) },
+    )
+    .await;
+    eventually(
+        &format!("every event{when} in S3"),
+        Duration::from_secs(120),
+        || async move { (archived(client).await as u64 == expected).then_some(()) },
+    )
+    .await;
+}
+
 /// Syslog frames over one TCP connection to a published port, closed when
 /// sent: the peer's kernel has acknowledged every byte.
 fn send_tcp(port: u16, lines: &[String]) {
@@ -700,20 +716,7 @@ async fn the_compose_stack_carries_syslog_to_the_sinks_and_a_stopped_worker_lose
     }
     let mut expected = sshd.len() as u64 + 3;
     let waited = Instant::now();
-    eventually(
-        "every event in OpenSearch",
-        Duration::from_secs(120),
-        || {
-            let client = &client;
-            async move { (indexed(client).await == expected).then_some(()) }
-        },
-    )
-    .await;
-    eventually("every event in S3", Duration::from_secs(120), || {
-        let client = &client;
-        async move { (archived(client).await as u64 == expected).then_some(()) }
-    })
-    .await;
+    every_event_in_the_sinks(&client, expected, "").await;
     println!(
         "{expected} events in OpenSearch and S3 {} ms after sending",
         waited.elapsed().as_millis()
@@ -789,24 +792,7 @@ async fn the_compose_stack_carries_syslog_to_the_sinks_and_a_stopped_worker_lose
     let after: Vec<String> = (0..100).map(|i| format!("after stop line {i}")).collect();
     send_tcp(5514, &after);
     expected += after.len() as u64;
-    eventually(
-        "every event after the stop, in OpenSearch",
-        Duration::from_secs(120),
-        || {
-            let client = &client;
-            async move { (indexed(client).await == expected).then_some(()) }
-        },
-    )
-    .await;
-    eventually(
-        "every event after the stop, in S3",
-        Duration::from_secs(120),
-        || {
-            let client = &client;
-            async move { (archived(client).await as u64 == expected).then_some(()) }
-        },
-    )
-    .await;
+    every_event_in_the_sinks(&client, expected, " after the stop").await;
 
     // The worker comes back and takes a share again.
     podman_ok(&["start", "rampart_connect-3_1"]);
