@@ -354,7 +354,8 @@ impl Cluster {
             .text()
             .await
             .ok()?;
-        let prefix = format!("{name} ");
+        // Confluent's rules label worker-wide values `connector="aggregate"`.
+        let prefix = format!("{name}{{connector=\"aggregate\"}} ");
         text.lines()
             .find_map(|l| l.strip_prefix(prefix.as_str()))
             .and_then(|v| v.trim().parse().ok())

@@ -11,7 +11,9 @@ use rampart_core::herder::ConnectorTaskId;
 use rampart_runtime::distributed::assignor::{
     ConfigSnapshot, ConnectorsAndTasks, IncrementalCooperativeAssignor,
 };
-use rampart_runtime::distributed::group::{GroupError, GroupMember, GroupSettings, Joined};
+use rampart_runtime::distributed::group::{
+    GroupError, GroupMember, GroupMetrics, GroupSettings, Joined,
+};
 use rampart_runtime::distributed::group_security::GroupSecurity;
 use rampart_runtime::distributed::protocol::{Assignment, WorkerState, NO_ERROR, PROTOCOLS};
 use rampart_runtime::worker_config::WorkerConfig;
@@ -28,6 +30,7 @@ fn settings(group: &str, n: usize) -> GroupSettings {
         request_timeout: Duration::from_secs(10),
         client_id: format!("rampart-test-{n}"),
         security: GroupSecurity::default(),
+        metrics: GroupMetrics::default(),
     }
 }
 

@@ -339,7 +339,7 @@ async fn eager_workers_share_the_work_and_take_over_a_leaving_workers_share() {
     c.settled(&[("src", 1), ("sink", 2)]).await;
     let metrics = c.metrics(0).await;
     assert!(
-        metrics.contains("connect_protocol=\"default\""),
+        metrics.contains("connect_protocol=\"EAGER\""),
         "the group agreed on the eager protocol: {metrics}"
     );
     append_lines(&input, 0, 1000);

@@ -20,6 +20,7 @@ mod errant_reporter;
 mod errors_dlq;
 mod file_pipeline;
 mod kafka_security;
+mod metrics_parity;
 mod readme;
 mod rest_inprocess;
 mod rest_socket;

@@ -72,7 +72,7 @@ pub struct ConnectorInfo {
 }
 
 /// Runtime state of a connector or task (`AbstractStatus.State`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum State {
     /// Not yet assigned to a worker.

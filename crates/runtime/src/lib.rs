@@ -9,6 +9,7 @@ pub mod connector_config;
 pub mod distributed;
 pub mod herder;
 pub mod kafka;
+pub mod metrics;
 pub mod plugins;
 pub mod stores;
 pub mod worker;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rampart_core::config::{parse_properties_map, split_list, ConfigProviders};
+
+use crate::metrics::{MetricConfig, Naming};
 use tracing::{info, warn};
 
 /// Keys the worker understands; anything else (except client prefixes) is
@@ -40,6 +42,10 @@ const KNOWN_KEYS: &[&str] = &[
     "listeners.https.ssl.key.location",
     "listeners.https.ssl.certificate.location",
     "metrics.enable",
+    "metrics.num.samples",
+    "metrics.sample.window.ms",
+    "metrics.recording.level",
+    "metrics.prometheus.naming",
 ];
 
 const PASSTHROUGH_PREFIXES: &[&str] = &[
@@ -92,6 +98,10 @@ pub struct WorkerConfig {
     pub topic_creation: bool,
     /// Resolved config providers.
     pub providers: ConfigProviders,
+    /// `metrics.sample.window.ms` and `metrics.num.samples`.
+    pub metrics: MetricConfig,
+    /// `metrics.prometheus.naming`: `confluent` or `strimzi`.
+    pub metrics_naming: Naming,
 }
 
 fn bool_key(props: &HashMap<String, String>, key: &str, default: bool) -> Result<bool, String> {
@@ -116,6 +126,28 @@ fn ms_key(props: &HashMap<String, String>, key: &str, default: u64) -> Result<Du
                 format!("Invalid value {v} for configuration {key}: Not a number of type LONG")
             }),
     }
+}
+
+// Kafka's `metrics.sample.window.ms` (at least 0) and `metrics.num.samples`
+// (at least 1), which size every windowed rate and average.
+fn metric_config(props: &HashMap<String, String>) -> Result<MetricConfig, String> {
+    let window = ms_key(props, "metrics.sample.window.ms", 30_000)?;
+    let samples = match props.get("metrics.num.samples") {
+        None => 2,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            Ok(_) => return Err(format!(
+                "Invalid value {v} for configuration metrics.num.samples: Value must be at least 1"
+            )),
+            Err(_) => return Err(format!(
+                "Invalid value {v} for configuration metrics.num.samples: Not a number of type INT"
+            )),
+        },
+    };
+    Ok(MetricConfig {
+        window_ms: window.as_millis() as u64,
+        samples,
+    })
 }
 
 /// Turns `CONNECT_BOOTSTRAP_SERVERS` into `bootstrap.servers`, with the
@@ -237,6 +269,10 @@ impl WorkerConfig {
             topic_tracking: bool_key(&props, "topic.tracking.enable", true)?,
             topic_tracking_allow_reset: bool_key(&props, "topic.tracking.allow.reset", true)?,
             topic_creation: bool_key(&props, "topic.creation.enable", true)?,
+            metrics: metric_config(&props)?,
+            metrics_naming: props
+                .get("metrics.prometheus.naming")
+                .map_or(Ok(Naming::default()), |v| v.parse())?,
             listeners,
             providers,
             props,
@@ -310,6 +346,8 @@ mod tests {
         assert_eq!(cfg.listeners, vec!["http://:8083"]);
         assert_eq!(cfg.worker_id, "localhost:8083");
         assert_eq!(cfg.offset_flush_interval, Duration::from_secs(60));
+        assert_eq!(cfg.metrics, MetricConfig::default());
+        assert_eq!(cfg.metrics_naming, Naming::Confluent);
     }
 
     #[test]
@@ -319,6 +357,15 @@ mod tests {
                 .into_iter()
                 .collect();
         assert!(WorkerConfig::from_props(props, std::iter::empty()).is_err());
+        for (key, value) in [
+            ("metrics.num.samples", "0"),
+            ("metrics.sample.window.ms", "-1"),
+            ("metrics.prometheus.naming", "jmx"),
+        ] {
+            let props = [(key.to_string(), value.to_string())].into_iter().collect();
+            let err = WorkerConfig::from_props(props, std::iter::empty()).unwrap_err();
+            assert!(err.contains(key), "{err}");
+        }
         assert!(parse_listener("ftp://:1").is_err());
         assert_eq!(
             parse_listener("http://127.0.0.1:8083").unwrap(),

@@ -7,6 +7,7 @@
 //! Connections use the data clients' TLS and SASL settings
 //! (`group_security`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -28,6 +29,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::group_security::{GroupSecurity, Sasl, Scram};
+use crate::metrics::{ClientStats, CoordinatorStats};
 
 /// A plain or TLS connection.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
@@ -140,6 +142,13 @@ struct Connection {
     addr: String,
     correlation: i32,
     client_id: StrBytes,
+    stats: Arc<ClientStats>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.stats.connection_closed();
+    }
 }
 
 impl Connection {
@@ -148,6 +157,7 @@ impl Connection {
         client_id: &str,
         timeout: Duration,
         security: &GroupSecurity,
+        stats: &Arc<ClientStats>,
     ) -> Result<Self, GroupError> {
         let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
@@ -185,23 +195,28 @@ impl Connection {
                 Box::new(tls)
             }
         };
+        stats.connection_opened();
         let mut conn = Connection {
             stream,
             addr: addr.to_string(),
             correlation: 0,
             client_id: StrBytes::from_string(client_id.to_string()),
+            stats: stats.clone(),
         };
         if let Some(sasl) = &security.sasl {
-            conn.authenticate(sasl, timeout)
-                .await
-                .map_err(|e| match e {
-                    GroupError::Kafka { code, .. } => auth(format!(
-                        "SASL {} refused with Kafka error {code}",
-                        sasl.mechanism()
-                    )),
-                    other => other,
-                })?;
+            let authenticated = conn.authenticate(sasl, timeout).await;
+            if authenticated.is_err() {
+                stats.authentication_failed();
+            }
+            authenticated.map_err(|e| match e {
+                GroupError::Kafka { code, .. } => auth(format!(
+                    "SASL {} refused with Kafka error {code}",
+                    sasl.mechanism()
+                )),
+                other => other,
+            })?;
         }
+        stats.authenticated();
         Ok(conn)
     }
 
@@ -301,6 +316,8 @@ impl Connection {
         frame.put_i32(body.len() as i32);
         frame.extend_from_slice(&body);
         let addr = self.addr.clone();
+        let began = std::time::Instant::now();
+        let mut received = 0;
         let exchange = async {
             self.stream.write_all(&frame).await?;
             let len = self.stream.read_i32().await?;
@@ -312,10 +329,12 @@ impl Connection {
                 })?;
             let mut buf = vec![0u8; len];
             self.stream.read_exact(&mut buf).await?;
+            received = len + 4;
             Ok::<_, std::io::Error>(buf)
         };
-        let buf = tokio::time::timeout(timeout, exchange)
-            .await
+        let answer = tokio::time::timeout(timeout, exchange).await;
+        self.stats.exchange(frame.len(), received, began.elapsed());
+        let buf = answer
             .map_err(|_| GroupError::Timeout {
                 api,
                 addr: addr.clone(),
@@ -370,6 +389,27 @@ pub struct GroupSettings {
     pub client_id: String,
     /// TLS and SASL, as the data clients use them.
     pub security: GroupSecurity,
+    /// `connect-metrics` and `connect-coordinator-metrics`.
+    pub metrics: GroupMetrics,
+}
+
+/// Where the member counts its network use and group requests.
+#[derive(Debug, Clone)]
+pub struct GroupMetrics {
+    /// The connection's `Selector`-style metrics.
+    pub network: Arc<ClientStats>,
+    /// Joins, syncs, heartbeats and the assignment's size.
+    pub coordinator: Arc<CoordinatorStats>,
+}
+
+impl Default for GroupMetrics {
+    /// Metrics nobody reads (a member outside a worker).
+    fn default() -> Self {
+        GroupMetrics {
+            network: Arc::new(ClientStats::new(Default::default())),
+            coordinator: Arc::new(CoordinatorStats::new(Default::default())),
+        }
+    }
 }
 
 /// The outcome of a join.
@@ -441,6 +481,7 @@ impl GroupMember {
                 &self.settings.client_id,
                 timeout,
                 &self.settings.security,
+                &self.settings.metrics.network,
             )
             .await;
             let mut conn = match connected {
@@ -472,6 +513,7 @@ impl GroupMember {
                         &self.settings.client_id,
                         timeout,
                         &self.settings.security,
+                        &self.settings.metrics.network,
                     )
                     .await;
                 }
@@ -560,6 +602,7 @@ impl GroupMember {
                 );
             // A join waits for every member to join: up to the rebalance timeout.
             let timeout = self.settings.rebalance_timeout + self.settings.request_timeout;
+            let began = std::time::Instant::now();
             let result: Result<JoinGroupResponse, _> = self
                 .coordinator_call(ApiKey::JoinGroup, &request, JOIN_GROUP_VERSION, timeout)
                 .await;
@@ -581,6 +624,7 @@ impl GroupMember {
             }
             self.member_id = response.member_id.to_string();
             self.generation = response.generation_id;
+            self.settings.metrics.coordinator.joined(began.elapsed());
             return Ok(Joined {
                 generation: response.generation_id,
                 member_id: self.member_id.clone(),
@@ -620,10 +664,12 @@ impl GroupMember {
             );
         // Followers wait for the leader's sync.
         let timeout = self.settings.rebalance_timeout + self.settings.request_timeout;
+        let began = std::time::Instant::now();
         let response: SyncGroupResponse = self
             .coordinator_call(ApiKey::SyncGroup, &request, SYNC_GROUP_VERSION, timeout)
             .await?;
         self.check("SyncGroup", response.error_code)?;
+        self.settings.metrics.coordinator.synced(began.elapsed());
         Ok(response.assignment.to_vec())
     }
 
@@ -638,7 +684,9 @@ impl GroupMember {
         let response: HeartbeatResponse = self
             .coordinator_call(ApiKey::Heartbeat, &request, HEARTBEAT_VERSION, timeout)
             .await?;
-        self.check("Heartbeat", response.error_code)
+        self.check("Heartbeat", response.error_code)?;
+        self.settings.metrics.coordinator.heartbeat();
+        Ok(())
     }
 
     /// Leaves the group, so the others rebalance at once instead of

@@ -455,7 +455,14 @@ impl Herder for StandaloneHerder {
     }
 
     async fn metrics(&self) -> String {
-        self.worker.metrics.render(self.configs.snapshot().len())
+        let client_id = self
+            .worker
+            .config
+            .props
+            .get("client.id")
+            .cloned()
+            .unwrap_or_else(|| format!("connect-{}", self.worker.config.worker_id));
+        self.worker.render_metrics(&client_id, Vec::new(), |_| {})
     }
 
     async fn validate(&self, config: &ConnectorConfig) -> ConnectResult<ConfigInfos> {

@@ -6,6 +6,7 @@
 
 pub mod jaas;
 pub mod security;
+pub mod stats;
 mod tls_probe;
 
 use std::collections::{BTreeMap, HashMap};

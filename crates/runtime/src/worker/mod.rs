@@ -10,7 +10,7 @@ mod submitted;
 mod topic_creation;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dashmap::DashMap;
@@ -31,6 +31,7 @@ pub use errors::{ErrorHandler, RawRecord, Stage};
 pub use metrics::{MetricsRegistry, TaskMetrics};
 
 use crate::kafka;
+use crate::metrics::{ClientKind, ClientRegistry, Exposition, Kind, MBean};
 use crate::plugins::Plugins;
 use crate::stores::{OffsetBackingStore, StatusBackingStore};
 use crate::worker_config::WorkerConfig;
@@ -95,6 +96,10 @@ pub(crate) struct TaskShared {
     pub(crate) converters: Arc<Converters>,
     pub(crate) errors: Arc<ErrorHandler>,
     pub(crate) metrics: Arc<TaskMetrics>,
+    registry: Arc<MetricsRegistry>,
+    /// Whether `start` returned: a failure before counts as a failed
+    /// startup (`task-startup-failure-total`).
+    started: Arc<AtomicBool>,
     status: Arc<dyn StatusBackingStore>,
     topics: Arc<ActiveTopics>,
     tracking: bool,
@@ -107,7 +112,18 @@ impl TaskShared {
         if self.last_status.swap(status as u8, Ordering::Relaxed) == status as u8 {
             return;
         }
+        self.metrics.record_state(match status {
+            TaskStatus::Running => State::Running,
+            TaskStatus::Paused => State::Paused,
+        });
         self.put_status(status);
+    }
+
+    /// The task's `start` returned: a successful startup.
+    pub(crate) fn started(&self) {
+        if !self.started.swap(true, Ordering::Relaxed) {
+            self.registry.record_task_startup(true);
+        }
     }
 
     fn put_status(&self, status: TaskStatus) {
@@ -153,6 +169,10 @@ impl TaskShared {
     pub(crate) fn fail(&self, e: &ConnectError) {
         error!(task = %self.id, error = %e, "task failed");
         self.last_status.store(0, Ordering::Relaxed);
+        self.metrics.record_state(State::Failed);
+        if !self.started.swap(true, Ordering::Relaxed) {
+            self.registry.record_task_startup(false);
+        }
         self.status.put_task(
             &self.id,
             TaskState {
@@ -188,8 +208,10 @@ pub struct Worker {
     pub status: Arc<dyn StatusBackingStore>,
     /// Active topics.
     pub topics: Arc<ActiveTopics>,
-    /// Task metrics.
+    /// Connector and task metrics.
     pub metrics: Arc<MetricsRegistry>,
+    /// Kafka client metrics.
+    pub clients: Arc<ClientRegistry>,
     connectors: Mutex<HashMap<String, Box<dyn Connector>>>,
     tasks: Mutex<HashMap<ConnectorTaskId, TaskHandle>>,
 }
@@ -202,13 +224,16 @@ impl Worker {
         offsets: Arc<dyn OffsetBackingStore>,
         status: Arc<dyn StatusBackingStore>,
     ) -> Self {
+        STARTED_MS.get_or_init(epoch_ms);
+        let metric_config = config.metrics;
         Worker {
             config,
             plugins,
             offsets,
             status,
             topics: Arc::default(),
-            metrics: Arc::default(),
+            metrics: Arc::new(MetricsRegistry::new(metric_config)),
+            clients: Arc::new(ClientRegistry::new(metric_config)),
             connectors: Mutex::default(),
             tasks: Mutex::default(),
         }
@@ -229,7 +254,22 @@ impl Worker {
     /// failed). A failure is recorded as the connector's FAILED status.
     pub fn start_connector(&self, name: &str, config: &Config, target: TargetState) -> Vec<Config> {
         self.stop_connector(name);
+        let plugin = config
+            .get("connector.class")
+            .and_then(|class| self.plugins.connector(class).ok())
+            .copied();
+        let class = config.get("connector.class").cloned().unwrap_or_default();
+        let known = |state: State| {
+            if let Some(p) = &plugin {
+                self.metrics
+                    .connector_state(name, p.class, p.kind.as_str(), p.version, state);
+            } else {
+                self.metrics
+                    .connector_state(name, &class, "unknown", "", state);
+            }
+        };
         if target == TargetState::Stopped {
+            known(State::Stopped);
             self.connector_status(name, State::Stopped, None);
             return Vec::new();
         }
@@ -238,14 +278,20 @@ impl Worker {
                 let state = if target == TargetState::Paused {
                     State::Paused
                 } else {
+                    // Java counts a startup only for a connector started
+                    // running, not one created paused and resumed later.
+                    self.metrics.record_connector_startup(true);
                     State::Running
                 };
+                known(state);
                 self.connector_status(name, state, None);
                 info!(connector = %name, tasks = tasks.len(), "connector started");
                 tasks
             }
             Err(e) => {
                 error!(connector = %name, error = %e, "connector failed to start");
+                self.metrics.record_connector_startup(false);
+                known(State::Failed);
                 self.connector_status(name, State::Failed, Some(e.trace()));
                 Vec::new()
             }
@@ -292,6 +338,7 @@ impl Worker {
         if let Some(mut c) = connector {
             c.stop();
         }
+        self.metrics.connector_removed(name);
     }
 
     /// Marks a connector's status after a target-state change.
@@ -305,6 +352,7 @@ impl Worker {
             TargetState::Paused => State::Paused,
             TargetState::Stopped => State::Stopped,
         };
+        self.metrics.connector_transition(name, state);
         self.connector_status(name, state, None);
     }
 
@@ -326,7 +374,7 @@ impl Worker {
             },
         );
         let (control, rx) = watch::channel(target);
-        let spawned = self.spawn_task(&id, config, task_config, rx);
+        let spawned = self.spawn_task(&id, config, task_config, rx, target);
         match spawned {
             Ok(join) => {
                 if let Ok(mut tasks) = self.tasks.lock() {
@@ -335,6 +383,7 @@ impl Worker {
             }
             Err(e) => {
                 error!(task = %id, error = %e, "task failed to start");
+                self.metrics.record_task_startup(false);
                 self.status.put_task(
                     &id,
                     TaskState {
@@ -354,6 +403,7 @@ impl Worker {
         config: &Config,
         task_config: Config,
         control: watch::Receiver<TargetState>,
+        target: TargetState,
     ) -> ConnectResult<JoinHandle<()>> {
         let class = config
             .get("connector.class")
@@ -391,7 +441,7 @@ impl Worker {
             }
             _ => None,
         };
-        let metrics = self.metrics.register(id, plugin.kind);
+        let metrics = self.metrics.register(id, plugin.kind, target);
         let errors = Arc::new(ErrorHandler::new(id.clone(), &parsed, dlq, metrics.clone()));
         let shared = TaskShared {
             id: id.clone(),
@@ -401,6 +451,8 @@ impl Worker {
             converters: converters.clone(),
             errors: errors.clone(),
             metrics,
+            registry: self.metrics.clone(),
+            started: Arc::default(),
             status: self.status.clone(),
             topics: self.topics.clone(),
             tracking: self.config.topic_tracking,
@@ -410,16 +462,15 @@ impl Worker {
         match (plugin.new_task)() {
             Task::Source(task) => {
                 let (submitted, failed) = SubmittedRecords::new();
-                let producer_cfg = kafka::producer_config(
-                    &self.config,
-                    config,
-                    &format!("connector-producer-{name}-{}", id.task),
-                )
-                .map_err(ConnectError::from)?;
+                let producer_id = format!("connector-producer-{name}-{}", id.task);
+                let mut producer_cfg = kafka::producer_config(&self.config, config, &producer_id)
+                    .map_err(ConnectError::from)?;
+                kafka::stats::enable(&mut producer_cfg, self.config.metrics);
                 let context = SourceProducerContext::new(
                     submitted.clone(),
                     shared.clone(),
                     kafka::TlsProbe::for_config(&producer_cfg),
+                    self.clients.register(ClientKind::Producer, &producer_id),
                 );
                 let producer: SourceProducer = producer_cfg
                     .create_with_context(context)
@@ -427,6 +478,8 @@ impl Worker {
                 let worker_cfg = self.config.clone();
                 let connector_cfg = config.clone();
                 let admin_id = format!("connector-adminclient-{name}-{}", id.task);
+                // No statistics for admin clients: rdkafka never polls
+                // their main queue, where the documents would pile up.
                 let topics = TopicCreator::new(self.config.topic_creation, config, move || {
                     kafka::admin_config(&worker_cfg, &connector_cfg, &admin_id)
                         .map_err(|e| e.to_string())?
@@ -454,19 +507,18 @@ impl Worker {
             Task::Sink(task) => {
                 let subscription = sink_subscription(config)?;
                 let (events_tx, events) = mpsc::unbounded_channel();
-                let consumer_cfg = kafka::consumer_config(
-                    &self.config,
-                    config,
-                    name,
-                    &format!("connector-consumer-{name}-{}", id.task),
-                )
-                .map_err(ConnectError::from)?;
+                let consumer_id = format!("connector-consumer-{name}-{}", id.task);
+                let mut consumer_cfg =
+                    kafka::consumer_config(&self.config, config, name, &consumer_id)
+                        .map_err(ConnectError::from)?;
+                kafka::stats::enable(&mut consumer_cfg, self.config.metrics);
                 let probe = kafka::TlsProbe::for_config(&consumer_cfg);
                 let consumer: StreamConsumer<SinkConsumerContext> = consumer_cfg
                     .create_with_context(SinkConsumerContext {
                         events: events_tx,
                         probe,
                         paused: Default::default(),
+                        client: self.clients.register(ClientKind::Consumer, &consumer_id),
                     })
                     .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
                 let task_class = task_class(&plugin);
@@ -500,6 +552,7 @@ impl Worker {
                     },
                     subscription,
                     dlq_admin,
+                    committed: HashMap::new(),
                 };
                 Ok(tokio::spawn(runner.run(control)))
             }
@@ -544,6 +597,13 @@ impl Worker {
         let deadline = tokio::time::Instant::now() + self.config.task_shutdown_timeout;
         for (id, h) in handles {
             self.metrics.remove(&id);
+            let (name, task) = (&id.connector, id.task);
+            for client in [
+                format!("connector-producer-{name}-{task}"),
+                format!("connector-consumer-{name}-{task}"),
+            ] {
+                self.clients.remove(&client);
+            }
             let abort = h.join.abort_handle();
             if tokio::time::timeout_at(deadline, h.join).await.is_err() {
                 warn!(task = %id, "graceful shutdown timed out; aborting task");
@@ -569,6 +629,62 @@ impl Worker {
             self.stop_connector(&n);
         }
     }
+}
+
+impl Worker {
+    /// `GET /metrics`: this worker's MBeans under the configured naming
+    /// scheme (`metrics.prometheus.naming`), with `extra` ones from the
+    /// herder; the tasks' own counters as `rampart_connector_task_*`; and
+    /// the process's CPU, memory and descriptors.
+    pub fn render_metrics(
+        &self,
+        client_id: &str,
+        extra: Vec<MBean>,
+        own: impl FnOnce(&mut Exposition),
+    ) -> String {
+        let mut beans = self
+            .metrics
+            .beans(|id| self.status.task(id).map(|t| t.state));
+        beans.extend(self.clients.beans());
+        beans.push(
+            MBean::connect("app-info", vec![("client-id", client_id.to_string())])
+                .text("version", env!("CARGO_PKG_VERSION"))
+                .text(
+                    "commit-id",
+                    option_env!("RAMPART_COMMIT").unwrap_or("unknown"),
+                )
+                .number("start-time-ms", *STARTED_MS.get_or_init(epoch_ms) as f64),
+        );
+        beans.extend(extra);
+        let mut out = Exposition::default();
+        crate::metrics::render(self.config.metrics_naming, &beans, &mut out);
+        for (id, values) in self.metrics.connector_counters() {
+            let task = id.task.to_string();
+            let labels = [
+                ("connector", id.connector.as_str()),
+                ("task", task.as_str()),
+            ];
+            for (name, value) in values {
+                out.sample(
+                    &format!("rampart_connector_task_{name}"),
+                    Kind::Counter,
+                    &labels,
+                    value as f64,
+                );
+            }
+        }
+        own(&mut out);
+        crate::metrics::process(&mut out);
+        out.finish()
+    }
+}
+
+static STARTED_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The Java task class a connector class implies, e.g.

@@ -3,7 +3,8 @@
 //! offsets only up to what the task reports as flushed (at least once).
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rampart_core::connector::{SinkOffsets, SinkTask, SinkTaskContext};
@@ -19,8 +20,8 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::errors::{RawRecord, Stage};
-use super::metrics::TaskMetrics;
 use super::{TaskShared, TaskStatus};
+use crate::metrics::ClientStats;
 
 /// Records handed to `put` at most per call.
 const MAX_BATCH: usize = 500;
@@ -45,9 +46,14 @@ pub(crate) struct SinkConsumerContext {
     /// starting paused, a rebalance of the group) are paused before any
     /// of their records is fetched, as Java's rebalance listener does.
     pub(crate) paused: std::sync::atomic::AtomicBool,
+    pub(crate) client: Arc<ClientStats>,
 }
 
 impl ClientContext for SinkConsumerContext {
+    fn stats_raw(&self, statistics: &[u8]) {
+        crate::kafka::stats::observe(&self.client, statistics);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         match crate::kafka::fatal_client_error(&error, reason, &self.probe) {
             Some(message) => {
@@ -102,6 +108,9 @@ pub(crate) struct SinkTaskRunner {
     pub(crate) subscription: Vec<String>,
     pub(crate) dlq_admin:
         Option<rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext>>,
+    /// Per partition, the offset last committed (or where consumption
+    /// began): records consumed beyond it are `sink-record-active-count`.
+    pub(crate) committed: HashMap<TopicPartition, i64>,
 }
 
 impl SinkTaskRunner {
@@ -133,6 +142,7 @@ impl SinkTaskRunner {
         self.task
             .start(&self.shared.task_config, self.context.clone())
             .await?;
+        self.shared.started();
         let topics: Vec<&str> = self.subscription.iter().map(String::as_str).collect();
         self.consumer
             .subscribe(&topics)
@@ -175,7 +185,7 @@ impl SinkTaskRunner {
                 }
                 batch = stream.next() => {
                     let Some(batch) = batch else { return Ok(()) };
-                    TaskMetrics::add(&self.shared.metrics.records_in, batch.len() as u64);
+                    self.shared.metrics.record_read(batch.len());
                     let mut records = Vec::with_capacity(batch.len());
                     let mut positions = Vec::with_capacity(batch.len());
                     for msg in batch {
@@ -184,7 +194,13 @@ impl SinkTaskRunner {
                             Ok(m) => m,
                             Err(e) => { warn!(task = %self.shared.id, %e, "consume failed; librdkafka retries"); continue; }
                         };
-                        positions.push((TopicPartition::new(msg.topic(), msg.partition()), msg.offset()));
+                        let tp = TopicPartition::new(msg.topic(), msg.partition());
+                        // Where consumption began counts as committed, as
+                        // Java takes the positions at assignment.
+                        if !self.committed.contains_key(&tp) {
+                            self.committed.insert(tp.clone(), msg.offset());
+                        }
+                        positions.push((tp, msg.offset()));
                         if let Some(r) = self.to_sink_record(&msg).await? {
                             records.push(r);
                         }
@@ -195,9 +211,28 @@ impl SinkTaskRunner {
                         self.shared.record_topic(&tp.topic);
                         current.insert(tp, offset + 1);
                     }
+                    self.record_active(current);
                 }
             }
         }
+    }
+
+    fn record_partition_count(&self) {
+        let count = self.consumer.assignment().map_or(0, |a| a.count());
+        self.shared.metrics.record_partition_count(count);
+    }
+
+    // Java's `computeSinkRecordLag`: over partitions both consumed and
+    // committed, the records consumed past the commit.
+    fn record_active(&self, current: &SinkOffsets) {
+        let active: i64 = current
+            .iter()
+            .filter_map(|(tp, consumed)| {
+                let committed = self.committed.get(tp)?;
+                Some((consumed - committed).max(0))
+            })
+            .sum();
+        self.shared.metrics.record_sink_active(active as u64);
     }
 
     fn set_paused(&self, pause: bool) -> ConnectResult<()> {
@@ -225,6 +260,7 @@ impl SinkTaskRunner {
         match event {
             RebalanceEvent::Assigned(tps) => {
                 debug!(task = %self.shared.id, partitions = ?tps, "partitions assigned");
+                self.record_partition_count();
                 self.task.open(&tps).await
             }
             RebalanceEvent::Revoked(tps) => {
@@ -232,7 +268,9 @@ impl SinkTaskRunner {
                 self.task.close(&tps).await?;
                 for tp in &tps {
                     current.remove(tp);
+                    self.committed.remove(tp);
                 }
+                self.record_partition_count();
                 Ok(())
             }
             RebalanceEvent::Failed(message) => Err(ConnectError::connect(message)),
@@ -247,16 +285,21 @@ impl SinkTaskRunner {
         control: &mut watch::Receiver<TargetState>,
     ) -> ConnectResult<()> {
         if records.is_empty() {
+            // Java puts the empty batch and records it.
+            self.shared.metrics.record_put(0, Duration::ZERO);
             return Ok(());
         }
-        TaskMetrics::add(&self.shared.metrics.records_out, records.len() as u64);
         let mut backoff = Duration::from_millis(100);
         // Paused once for the whole retry, as Java's `pausedForRedelivery`,
         // and resumed (unless the task is paused) once `put` succeeds.
         let mut paused_for_retry = false;
         loop {
+            let putting = Instant::now();
             match self.task.put(&records).await {
                 Ok(()) => {
+                    self.shared
+                        .metrics
+                        .record_put(records.len(), putting.elapsed());
                     if paused_for_retry {
                         self.set_paused(*control.borrow() == TargetState::Paused)?;
                     }
@@ -288,7 +331,16 @@ impl SinkTaskRunner {
         if current.is_empty() {
             return Ok(());
         }
-        let to_commit = self.task.pre_commit(current).await?;
+        let started = Instant::now();
+        let to_commit = match self.task.pre_commit(current).await {
+            Ok(offsets) => offsets,
+            Err(e) => {
+                self.shared
+                    .metrics
+                    .record_commit(false, started.elapsed(), true);
+                return Err(e);
+            }
+        };
         let mut tpl = TopicPartitionList::new();
         for (tp, offset) in &to_commit {
             // Offsets for partitions no longer assigned are ignored (KAFKA-5567).
@@ -301,17 +353,26 @@ impl SinkTaskRunner {
             return Ok(());
         }
         debug!(task = %self.shared.id, partitions = tpl.count(), "committing consumer offsets");
-        match self.consumer.commit(&tpl, mode) {
-            Ok(()) => {
-                TaskMetrics::add(&self.shared.metrics.offset_commits, 1);
-                Ok(())
-            }
-            Err(e) => {
-                // A failed commit only means re-delivery after a restart.
-                warn!(task = %self.shared.id, %e, "offset commit failed");
-                Ok(())
+        self.shared.metrics.record_commit_attempt();
+        for (tp, offset) in &to_commit {
+            if current.contains_key(tp) {
+                self.committed.insert(tp.clone(), *offset);
             }
         }
+        self.record_active(current);
+        // Java records a commit when the broker answers. librdkafka tells
+        // the outcome of a manual commit only to an `offset_commit_cb`,
+        // which rdkafka does not set: the commit is recorded when librdkafka
+        // takes it, and a later broker error goes unseen here.
+        let committed = self.consumer.commit(&tpl, mode);
+        self.shared
+            .metrics
+            .record_commit(committed.is_ok(), started.elapsed(), true);
+        if let Err(e) = committed {
+            // A failed commit only means re-delivery after a restart.
+            warn!(task = %self.shared.id, %e, "offset commit failed");
+        }
+        Ok(())
     }
 
     async fn to_sink_record(&self, msg: &BorrowedMessage<'_>) -> ConnectResult<Option<SinkRecord>> {

@@ -3,7 +3,7 @@
 //! once the broker acknowledged every record before it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rampart_core::connector::{SourceTask, SourceTaskContext};
 use rampart_core::herder::TargetState;
@@ -16,7 +16,6 @@ use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
 use super::errors::{RawRecord, Stage};
-use super::metrics::TaskMetrics;
 use super::submitted::{Position, SourceProducerContext, SubmittedRecords};
 use super::topic_creation::TopicCreator;
 use super::{TaskShared, TaskStatus};
@@ -58,6 +57,7 @@ impl SourceTaskRunner {
         self.task
             .start(&self.shared.task_config, self.context.clone())
             .await?;
+        self.shared.started();
         if let Some(m) = self.task.metrics() {
             let _ = self.shared.metrics.connector.set(m);
         }
@@ -85,6 +85,7 @@ impl SourceTaskRunner {
                 }
                 TargetState::Started => self.shared.set_status(TaskStatus::Running),
             }
+            let polling = Instant::now();
             tokio::select! {
                 biased;
                 changed = control.changed() => if changed.is_err() { break Ok(()) },
@@ -96,7 +97,7 @@ impl SourceTaskRunner {
                         Ok(b) => b,
                         Err(e) => break 'run Err(e),
                     };
-                    TaskMetrics::add(&self.shared.metrics.records_in, batch.len() as u64);
+                    self.shared.metrics.record_poll(batch.len(), polling.elapsed(), self.submitted.outstanding());
                     for record in batch {
                         if let Err(e) = self.send(record).await {
                             break 'run Err(e);
@@ -147,18 +148,25 @@ impl SourceTaskRunner {
 
     async fn commit(&mut self) -> ConnectResult<()> {
         self.shared.refresh_warning();
+        let metrics = &self.shared.metrics;
+        metrics.record_in_flight(self.submitted.outstanding());
+        let started = Instant::now();
         let entries: Vec<_> = self
             .submitted
             .take_committable()
             .into_values()
             .map(|(p, o)| (p, Some(o)))
             .collect();
+        // As Java's `commitOffsets`, a flush with nothing to write is a
+        // successful commit too.
         if entries.is_empty() {
+            metrics.record_commit(true, started.elapsed(), false);
             return Ok(());
         }
         debug!(task = %self.shared.id, partitions = entries.len(), "committing source offsets");
-        self.offsets.put(&self.shared.id.connector, entries).await?;
-        TaskMetrics::add(&self.shared.metrics.offset_commits, 1);
+        let written = self.offsets.put(&self.shared.id.connector, entries).await;
+        metrics.record_commit(written.is_ok(), started.elapsed(), false);
+        written?;
         self.task.commit().await
     }
 

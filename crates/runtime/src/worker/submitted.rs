@@ -205,6 +205,7 @@ pub(crate) struct SourceProducerContext {
     // when it changes.
     last_topic: Mutex<String>,
     probe: crate::kafka::TlsProbe,
+    client: Arc<crate::metrics::ClientStats>,
 }
 
 impl SourceProducerContext {
@@ -212,17 +213,23 @@ impl SourceProducerContext {
         submitted: Arc<SubmittedRecords>,
         shared: TaskShared,
         probe: crate::kafka::TlsProbe,
+        client: Arc<crate::metrics::ClientStats>,
     ) -> Self {
         SourceProducerContext {
             submitted,
             shared,
             last_topic: Mutex::default(),
             probe,
+            client,
         }
     }
 }
 
 impl ClientContext for SourceProducerContext {
+    fn stats_raw(&self, statistics: &[u8]) {
+        crate::kafka::stats::observe(&self.client, statistics);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         match crate::kafka::fatal_client_error(&error, reason, &self.probe) {
             Some(message) => {

@@ -51,7 +51,6 @@ pub(super) async fn run(
     let mut restarts_seen = seen.offset;
     let mut backoff = Duration::from_millis(100);
     'membership: while !*shutdown.borrow() {
-        herder.metrics.begin();
         herder.rebalancing.send_replace(true);
         let next = match rebalance(&herder, &mut member, &mut leadership).await {
             Ok(next) => {
@@ -221,6 +220,9 @@ async fn rebalance(
         revoked = ?assignment.revoked,
         "joined the group"
     );
+    // Java times a rebalance from the assignment's arrival to the work
+    // started (`rebalanceStarted` in `onAssigned`).
+    herder.metrics.begin();
     let next = while_heartbeating(
         member,
         herder.settings.heartbeat_interval,

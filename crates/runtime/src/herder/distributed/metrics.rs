@@ -1,48 +1,69 @@
-//! `connect-worker-rebalance-metrics`, under the names the JMX exporter
-//! gives Kafka Connect's MBean attributes.
+//! `connect-worker-rebalance-metrics` (Java's `DistributedHerder.HerderMetrics`).
 
-use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-/// Rebalance counters and timings of one worker.
-#[derive(Debug, Default)]
+use crate::metrics::{now_ms, Exposition, Kind, MBean, MetricConfig, SampledStat};
+
+/// Rebalance counts and timings of one worker.
+#[derive(Debug)]
 pub struct RebalanceMetrics {
+    config: MetricConfig,
     inner: Mutex<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
-    completed: u64,
-    started: Option<Instant>,
-    last_completed: Option<Instant>,
-    total_time: Duration,
-    max_time: Duration,
+    completed: f64,
+    started: Option<u64>,
+    last_completed: Option<u64>,
+    max_time: SampledStat,
+    avg_time: SampledStat,
     epoch: i32,
     leader: String,
     protocol: String,
 }
 
+impl Default for RebalanceMetrics {
+    fn default() -> Self {
+        Self::new(MetricConfig::default())
+    }
+}
+
 impl RebalanceMetrics {
-    /// A rebalance began (this worker is joining).
-    pub fn begin(&self) {
-        if let Ok(mut m) = self.inner.lock() {
-            if m.started.is_none() {
-                m.started = Some(Instant::now());
-            }
+    /// Metrics whose rebalance times are windowed by `config`.
+    pub fn new(config: MetricConfig) -> Self {
+        RebalanceMetrics {
+            config,
+            inner: Mutex::new(Inner {
+                completed: 0.0,
+                started: None,
+                last_completed: None,
+                max_time: SampledStat::max(),
+                avg_time: SampledStat::avg(),
+                epoch: 0,
+                leader: String::new(),
+                protocol: String::new(),
+            }),
         }
     }
 
-    /// A rebalance completed with this generation, leader and protocol.
-    pub fn complete(&self, epoch: i32, leader: &str, protocol: &str) {
+    /// An assignment arrived: the worker is rebalancing until its work is
+    /// started.
+    pub fn begin(&self) {
         if let Ok(mut m) = self.inner.lock() {
-            let now = Instant::now();
-            if let Some(started) = m.started.take() {
-                let took = now - started;
-                m.total_time += took;
-                m.max_time = m.max_time.max(took);
-            }
-            m.completed += 1;
+            m.started = Some(now_ms());
+        }
+    }
+
+    /// The assigned work started, for this generation, leader and protocol.
+    pub fn complete(&self, epoch: i32, leader: &str, protocol: &str) {
+        let config = self.config;
+        if let Ok(mut m) = self.inner.lock() {
+            let now = now_ms();
+            let took = m.started.take().map_or(0, |s| now.saturating_sub(s)) as f64;
+            m.max_time.record(config, took, now);
+            m.avg_time.record(config, took, now);
+            m.completed += 1.0;
             m.last_completed = Some(now);
             m.epoch = epoch;
             m.leader = leader.to_string();
@@ -50,71 +71,95 @@ impl RebalanceMetrics {
         }
     }
 
-    /// Prometheus text, appended to the worker's metrics.
-    pub fn render(&self) -> String {
-        let Ok(m) = self.inner.lock() else {
-            return String::new();
-        };
-        let mut out = String::new();
-        let prefix = "kafka_connect_connect_worker_rebalance_metrics";
-        let avg = if m.completed == 0 {
-            0.0
-        } else {
-            m.total_time.as_secs_f64() * 1000.0 / m.completed as f64
-        };
+    /// `rampart_worker_rebalance_info{leader_name,connect_protocol} 1`:
+    /// the two strings Confluent's rules cannot export, kept under
+    /// Rampart's own name whatever the naming scheme.
+    pub fn render_info(&self, out: &mut Exposition) {
+        let Ok(m) = self.inner.lock() else { return };
+        out.sample(
+            "rampart_worker_rebalance_info",
+            Kind::Gauge,
+            &[
+                ("leader_name", m.leader.as_str()),
+                ("connect_protocol", &protocol_name(&m.protocol)),
+            ],
+            1.0,
+        );
+    }
+
+    /// The MBean, as Java's gauges read it now.
+    pub fn bean(&self) -> Option<MBean> {
+        let config = self.config;
+        let mut m = self.inner.lock().ok()?;
+        let now = now_ms();
         let since = m
             .last_completed
-            .map(|t| t.elapsed().as_millis() as f64)
-            .unwrap_or(-1.0);
-        let gauges: [(&str, f64); 6] = [
-            ("completed_rebalances_total", m.completed as f64),
-            ("rebalancing", if m.started.is_some() { 1.0 } else { 0.0 }),
-            ("epoch", f64::from(m.epoch)),
-            ("rebalance_avg_time_ms", avg),
-            ("rebalance_max_time_ms", m.max_time.as_millis() as f64),
-            ("time_since_last_rebalance_ms", since),
-        ];
-        for (name, value) in gauges {
-            let _ = writeln!(out, "# TYPE {prefix}_{name} gauge");
-            let _ = writeln!(out, "{prefix}_{name} {value}");
+            .map_or(f64::INFINITY, |t| now.saturating_sub(t) as f64);
+        let mut bean = MBean::connect("connect-worker-rebalance-metrics", Vec::new());
+        if !m.protocol.is_empty() {
+            bean = bean.text("connect-protocol", protocol_name(&m.protocol));
         }
-        // Strings become labels of an info gauge, as the exporter renders them.
-        let _ = writeln!(out, "# TYPE {prefix}_info gauge");
-        let _ = writeln!(
-            out,
-            "{prefix}_info{{leader_name=\"{}\",connect_protocol=\"{}\"}} 1",
-            escape(&m.leader),
-            escape(&m.protocol)
-        );
-        out
+        if !m.leader.is_empty() {
+            bean = bean.text("leader-name", m.leader.clone());
+        }
+        let max = m.max_time.measure(config, now);
+        let avg = m.avg_time.measure(config, now);
+        Some(
+            bean.number("epoch", f64::from(m.epoch))
+                .number("completed-rebalances-total", m.completed)
+                .number("rebalancing", if m.started.is_some() { 1.0 } else { 0.0 })
+                .number("rebalance-max-time-ms", max)
+                .number("rebalance-avg-time-ms", avg)
+                .number("time-since-last-rebalance-ms", since),
+        )
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+// Java names the protocol by its enum: EAGER, COMPATIBLE, SESSIONED.
+fn protocol_name(protocol: &str) -> String {
+    match protocol {
+        "default" => "EAGER".to_string(),
+        other => other.to_ascii_uppercase(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::RebalanceMetrics;
+    use crate::metrics::Value;
+
+    fn get(m: &RebalanceMetrics, name: &str) -> Value {
+        m.bean()
+            .unwrap()
+            .attributes
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
 
     #[test]
-    fn completed_rebalances_are_counted_and_the_leader_shown() {
+    fn a_rebalance_runs_from_the_assignment_to_the_started_work() {
         let m = RebalanceMetrics::default();
-        assert!(m.render().contains(
-            "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total 0\n"
-        ));
+        assert_eq!(get(&m, "completed-rebalances-total"), Value::Number(0.0));
+        assert_eq!(
+            get(&m, "time-since-last-rebalance-ms"),
+            Value::Number(f64::INFINITY)
+        );
         m.begin();
-        assert!(m
-            .render()
-            .contains("kafka_connect_connect_worker_rebalance_metrics_rebalancing 1\n"));
+        assert_eq!(get(&m, "rebalancing"), Value::Number(1.0));
         m.complete(7, "http://w1:8083/", "sessioned");
-        let text = m.render();
-        assert!(text.contains(
-            "kafka_connect_connect_worker_rebalance_metrics_completed_rebalances_total 1\n"
-        ));
-        assert!(text.contains("kafka_connect_connect_worker_rebalance_metrics_rebalancing 0\n"));
-        assert!(text.contains("kafka_connect_connect_worker_rebalance_metrics_epoch 7\n"));
-        assert!(text.contains("leader_name=\"http://w1:8083/\",connect_protocol=\"sessioned\""));
+        assert_eq!(get(&m, "completed-rebalances-total"), Value::Number(1.0));
+        assert_eq!(get(&m, "rebalancing"), Value::Number(0.0));
+        assert_eq!(get(&m, "epoch"), Value::Number(7.0));
+        assert_eq!(get(&m, "connect-protocol"), Value::Text("SESSIONED".into()));
+        assert_eq!(
+            get(&m, "leader-name"),
+            Value::Text("http://w1:8083/".into())
+        );
+        let Value::Number(avg) = get(&m, "rebalance-avg-time-ms") else {
+            panic!("a number")
+        };
+        assert!(avg >= 0.0);
     }
 }

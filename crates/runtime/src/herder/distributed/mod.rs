@@ -25,12 +25,13 @@ use crate::distributed::assignor::ConnectorsAndTasks;
 use crate::distributed::config::DistributedConfig;
 use crate::distributed::config_state::ClusterConfigState;
 use crate::distributed::config_topic::ConfigTopic;
-use crate::distributed::group::{GroupMember, GroupSettings};
+use crate::distributed::group::{GroupMember, GroupMetrics, GroupSettings};
 use crate::distributed::group_security::GroupSecurity;
 use crate::distributed::internal_topics::{self, InternalTopic};
 use crate::distributed::offset_store::KafkaOffsetBackingStore;
 use crate::distributed::status_store::KafkaStatusBackingStore;
 use crate::kafka;
+use crate::metrics::ClientKind;
 use crate::plugins::Plugins;
 use crate::worker::Worker;
 use crate::worker_config::WorkerConfig;
@@ -91,6 +92,9 @@ pub struct DistributedHerder {
     http: reqwest::Client,
     cluster_id: RwLock<Option<String>>,
     metrics: RebalanceMetrics,
+    /// The group member's client id: its `connect-metrics` and
+    /// `connect-coordinator-metrics`, and the worker's `app-info`.
+    group_client_id: String,
     shutdown: watch::Sender<bool>,
     stopped: Notify,
     rebalancing: watch::Sender<bool>,
@@ -143,6 +147,7 @@ impl DistributedHerder {
         ));
         let security =
             GroupSecurity::from_client_config(&base).map_err(ConnectError::BadRequest)?;
+        let group_client_id = client_id(&worker_config.worker_id);
         let group = GroupMember::new(GroupSettings {
             bootstrap: worker_config
                 .bootstrap_servers
@@ -155,8 +160,14 @@ impl DistributedHerder {
             session_timeout: settings.session_timeout,
             rebalance_timeout: settings.rebalance_timeout,
             request_timeout: Duration::from_secs(30).min(settings.rebalance_timeout),
-            client_id: client_id(&worker_config.worker_id),
+            client_id: group_client_id.clone(),
             security,
+            metrics: GroupMetrics {
+                network: worker
+                    .clients
+                    .register(ClientKind::Connect, &group_client_id),
+                coordinator: worker.clients.coordinator(&group_client_id),
+            },
         });
         let url = advertised_url(&worker_config);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -174,7 +185,8 @@ impl DistributedHerder {
             rejoin: Notify::new(),
             http,
             cluster_id: RwLock::new(None),
-            metrics: RebalanceMetrics::default(),
+            metrics: RebalanceMetrics::new(worker_config.metrics),
+            group_client_id,
             shutdown,
             stopped: Notify::new(),
             rebalancing: watch::Sender::new(true),

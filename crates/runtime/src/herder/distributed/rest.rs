@@ -384,12 +384,10 @@ impl Herder for DistributedHerder {
     }
 
     async fn metrics(&self) -> String {
-        // Java's connector-count: the connectors this worker runs.
-        let mut out = self
-            .worker
-            .metrics
-            .render(self.view().owned.connectors.len());
-        out.push_str(&self.metrics.render());
-        out
+        let rebalance = self.metrics.bean().into_iter().collect();
+        self.worker
+            .render_metrics(&self.group_client_id, rebalance, |out| {
+                self.metrics.render_info(out)
+            })
     }
 }

@@ -61,6 +61,10 @@ impl DistributedHerder {
             owned = assignment.assigned.clone();
         }
         self.statuses.set_generation(joined.generation);
+        self.worker
+            .clients
+            .coordinator(&self.group_client_id)
+            .assigned(owned.connectors.len(), owned.tasks.len());
         self.update_view(|v| {
             v.joined = true;
             v.generation = joined.generation;
