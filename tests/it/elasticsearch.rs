@@ -734,6 +734,18 @@ async fn test_server_429s_503s_slow_answers_and_cut_connections_lose_and_duplica
     for name in ["es-faults", "es-stream"] {
         let s = wait_for(&http, &worker.url, name, |s| !task_state(s).is_empty()).await;
         assert_eq!(task_state(&s), "RUNNING", "{s}");
+        // The 503s, resets and 429s were retried, and /metrics says so.
+        let retries = crate::support::metric(
+            &http,
+            &worker.url,
+            "rampart_connector_task_sink_request_retries_total",
+            name,
+        )
+        .await;
+        assert!(
+            retries.is_some_and(|r| r > 0),
+            "{name}: {retries:?} retries"
+        );
     }
     worker.terminate();
 }

@@ -358,6 +358,12 @@ async fn receiver_outage_loses_nothing_and_memory_stays_bounded() {
     }
     let status = crate::support::status(&client, &url, name).await;
     assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    let retries = "rampart_connector_task_sink_request_retries_total";
+    let retried = metric(&client, &url, retries, name).await;
+    assert!(
+        retried.is_some_and(|r| r > 0),
+        "requests to the stopped receiver were retried: {retried:?}"
+    );
     rx.restart().await;
     wait_committed(&client, &url, name, BEFORE + DURING).await;
     let (distinct, dups) = tally(&rx);

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rampart_core::connector::{
-    Config, ErrantRecordReporter, SinkOffsets, SinkTask, SinkTaskContext,
+    Config, ConnectorMetrics, ErrantRecordReporter, SinkOffsets, SinkRetries, SinkTask,
+    SinkTaskContext,
 };
 use rampart_core::converter::JsonConverter;
 use rampart_core::data::Value;
@@ -135,6 +136,7 @@ struct Shared {
     client: EsClient,
     reporter: Option<Arc<dyn ErrantRecordReporter>>,
     tolerate_all: bool,
+    retries: Arc<SinkRetries>,
     state: Mutex<State>,
     /// Indices whose mapping exists (`schema.ignore=false`).
     mapped: Mutex<HashSet<String>>,
@@ -289,6 +291,11 @@ impl ElasticsearchSinkTask {
 
 #[async_trait]
 impl SinkTask for ElasticsearchSinkTask {
+    fn metrics(&self) -> Option<Arc<dyn ConnectorMetrics>> {
+        let retries: Arc<dyn ConnectorMetrics> = self.shared.as_ref()?.retries.clone();
+        Some(retries)
+    }
+
     async fn start(&mut self, config: &Config, context: SinkTaskContext) -> ConnectResult<()> {
         let cfg = EsConfig::parse(config)?;
         let client = EsClient::new(&cfg).map_err(|e| ConnectError::connect(e.to_string()))?;
@@ -316,6 +323,7 @@ impl SinkTask for ElasticsearchSinkTask {
             cfg,
             client,
             reporter: context.errant_record_reporter,
+            retries: Arc::default(),
             state: Mutex::new(State::default()),
             mapped: Mutex::default(),
             space,
@@ -565,6 +573,7 @@ async fn send(shared: Arc<Shared>, mut items: Vec<Item>, _permit: OwnedSemaphore
             return;
         }
         let wait = backoff(cfg.retry_backoff, attempt);
+        shared.retries.retried();
         warn!(records = items.len(), attempt, wait_ms = wait.as_millis() as u64, error = %last_error, "retrying bulk request");
         tokio::time::sleep(wait).await;
     }

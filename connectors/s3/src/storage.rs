@@ -5,6 +5,7 @@
 //! an outage holds offsets back instead of failing the task; everything else
 //! (access denied, missing bucket) fails the task with the reason.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_s3::config::{Credentials, Region};
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use crate::config::{Encryption, S3Config};
+use rampart_core::connector::SinkRetries;
 
 /// Whether an operation may succeed when retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,7 @@ pub struct Store {
     bucket: String,
     encryption: Option<Encryption>,
     backoff: Duration,
+    retries: Arc<SinkRetries>,
 }
 
 fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
@@ -145,7 +148,14 @@ impl Store {
             bucket: config.bucket.clone(),
             encryption: config.encryption.clone(),
             backoff: config.retry_backoff.max(Duration::from_millis(10)),
+            retries: Arc::default(),
         }
+    }
+
+    /// Requests retried after a retryable failure (the SDK's own quick
+    /// retries within one request are not counted).
+    pub fn retries(&self) -> Arc<SinkRetries> {
+        self.retries.clone()
     }
 
     /// Checks that the bucket exists and is reachable with these credentials.
@@ -171,6 +181,7 @@ impl Store {
             match f().await {
                 Ok(v) => return Ok(v),
                 Err(e) if e.kind == ErrorKind::Retryable => {
+                    self.retries.retried();
                     warn!(error = %e, key, operation = what, ?backoff, "s3 request failed; retrying");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rampart_core::connector::{Config, SinkOffsets, SinkTask, SinkTaskContext};
+use rampart_core::connector::{Config, ConnectorMetrics, SinkOffsets, SinkTask, SinkTaskContext};
 use rampart_core::record::{SinkRecord, TopicPartition};
 use rampart_core::{ConnectError, ConnectResult, DataError};
 use tokio::sync::mpsc;
@@ -306,6 +306,11 @@ impl Running {
 
 #[async_trait]
 impl SinkTask for S3SinkTask {
+    fn metrics(&self) -> Option<Arc<dyn ConnectorMetrics>> {
+        let retries: Arc<dyn ConnectorMetrics> = self.running.as_ref()?.store.retries();
+        Some(retries)
+    }
+
     async fn start(&mut self, config: &Config, context: SinkTaskContext) -> ConnectResult<()> {
         let config = Arc::new(S3Config::parse(config)?);
         let store = Store::connect(&config).await;

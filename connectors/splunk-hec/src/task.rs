@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use rampart_core::connector::{
-    Config, ErrantRecordReporter, SinkOffsets, SinkTask, SinkTaskContext,
+    Config, ConnectorMetrics, ErrantRecordReporter, SinkOffsets, SinkRetries, SinkTask,
+    SinkTaskContext,
 };
 use rampart_core::data::Value;
 use rampart_core::record::{SinkRecord, TopicPartition};
@@ -90,6 +91,7 @@ struct Shared {
     fatal: Mutex<Option<String>>,
     requests: Semaphore,
     reporter: Option<Arc<dyn ErrantRecordReporter>>,
+    retries: Arc<SinkRetries>,
 }
 
 struct Posted {
@@ -218,6 +220,7 @@ impl Shared {
                 }
                 Err(e) if e.kind() == ErrorKind::Retryable => {
                     retries += 1;
+                    self.retries.retried();
                     if self.config.max_retries.is_some_and(|max| retries > max) {
                         return Err(HecError::RetriesExhausted {
                             retries: retries - 1,
@@ -570,6 +573,11 @@ impl SplunkHecSinkTask {
 
 #[async_trait]
 impl SinkTask for SplunkHecSinkTask {
+    fn metrics(&self) -> Option<Arc<dyn ConnectorMetrics>> {
+        let retries: Arc<dyn ConnectorMetrics> = self.running.as_ref()?.shared.retries.clone();
+        Some(retries)
+    }
+
     async fn start(&mut self, config: &Config, context: SinkTaskContext) -> ConnectResult<()> {
         let config = Arc::new(HecConfig::parse(config)?);
         let client = HecClient::new(&config)?;
@@ -587,6 +595,7 @@ impl SinkTask for SplunkHecSinkTask {
             fatal: Mutex::new(None),
             requests: Semaphore::new(permits),
             reporter: context.errant_record_reporter,
+            retries: Arc::default(),
         });
         let mut background = vec![tokio::spawn(shared.clone().check_health())];
         if config.ack {

@@ -78,6 +78,29 @@ pub trait ConnectorMetrics: Send + Sync {
     }
 }
 
+/// How many requests a sink sent again after a retryable failure (an
+/// unreachable node, a 429 or 503, a throttled upload): what Java's
+/// metrics do not show and an outage makes climb. Exported as
+/// `rampart_connector_task_sink_request_retries_total`.
+#[derive(Debug, Default)]
+pub struct SinkRetries(std::sync::atomic::AtomicU64);
+
+impl SinkRetries {
+    /// One more request is retried.
+    pub fn retried(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl ConnectorMetrics for SinkRetries {
+    fn values(&self) -> Vec<(&'static str, u64)> {
+        vec![(
+            "sink_request_retries_total",
+            self.0.load(std::sync::atomic::Ordering::Relaxed),
+        )]
+    }
+}
+
 /// Reads committed source offsets (`OffsetStorageReader`).
 pub trait OffsetStorageReader: Send + Sync {
     /// The last committed offset of a source partition.
@@ -181,6 +204,12 @@ pub trait SinkTask: Send + Sync {
 
     /// Delivers records; the task may buffer them until `flush`.
     async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()>;
+
+    /// The task's own counters, read whenever metrics are scraped. Asked
+    /// once, after `start`.
+    fn metrics(&self) -> Option<Arc<dyn ConnectorMetrics>> {
+        None
+    }
 
     /// Makes everything `put` so far durable.
     async fn flush(&mut self, _offsets: &SinkOffsets) -> ConnectResult<()> {

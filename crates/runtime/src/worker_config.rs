@@ -136,12 +136,16 @@ fn metric_config(props: &HashMap<String, String>) -> Result<MetricConfig, String
         None => 2,
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if n >= 1 => n,
-            Ok(_) => return Err(format!(
+            Ok(_) => {
+                return Err(format!(
                 "Invalid value {v} for configuration metrics.num.samples: Value must be at least 1"
-            )),
-            Err(_) => return Err(format!(
+            ))
+            }
+            Err(_) => {
+                return Err(format!(
                 "Invalid value {v} for configuration metrics.num.samples: Not a number of type INT"
-            )),
+            ))
+            }
         },
     };
     Ok(MetricConfig {

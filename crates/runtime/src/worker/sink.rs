@@ -143,6 +143,9 @@ impl SinkTaskRunner {
             .start(&self.shared.task_config, self.context.clone())
             .await?;
         self.shared.started();
+        if let Some(m) = self.task.metrics() {
+            let _ = self.shared.metrics.connector.set(m);
+        }
         let topics: Vec<&str> = self.subscription.iter().map(String::as_str).collect();
         self.consumer
             .subscribe(&topics)
