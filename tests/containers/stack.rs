@@ -488,6 +488,7 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
         "task",
         "instance",
         "job",
+        "status",
     ];
     let mut names = BTreeSet::new();
     // Label matchers and ranges hold no metric names.
@@ -521,7 +522,11 @@ fn monitored_names() -> BTreeSet<String> {
     .unwrap();
     let mut names = BTreeSet::new();
     for panel in dashboard["panels"].as_array().unwrap() {
-        for target in panel["targets"].as_array().unwrap() {
+        // Rows hold no queries.
+        let Some(targets) = panel["targets"].as_array() else {
+            continue;
+        };
+        for target in targets {
             names.extend(metric_names(target["expr"].as_str().unwrap()));
         }
     }
@@ -539,7 +544,8 @@ fn monitored_names() -> BTreeSet<String> {
 #[test]
 fn the_monitored_names_are_read_from_the_dashboard_and_the_alerts() {
     let names = monitored_names();
-    assert!(names.contains("kafka_connect_source_task_metrics_source_record_poll_total"));
+    assert!(names.contains("kafka_connect_source_task_metrics_source_record_poll_rate"));
+    assert!(names.contains("kafka_connect_connect_worker_metrics_connector_failed_task_count"));
     assert!(names.contains("rampart_connector_task_syslog_udp_dropped_total"));
     assert!(!names.contains("rate") && !names.contains("connector"));
     assert!(names.len() >= 15, "{names:?}");
