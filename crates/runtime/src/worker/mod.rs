@@ -97,8 +97,8 @@ pub(crate) struct TaskShared {
     pub(crate) errors: Arc<ErrorHandler>,
     pub(crate) metrics: Arc<TaskMetrics>,
     registry: Arc<MetricsRegistry>,
-    /// Whether `start` returned: a failure before counts as a failed
-    /// startup (`task-startup-failure-total`).
+    /// Whether the task ran: a failure before counts as a failed startup
+    /// (`task-startup-failure-total`).
     started: Arc<AtomicBool>,
     status: Arc<dyn StatusBackingStore>,
     topics: Arc<ActiveTopics>,
@@ -116,14 +116,12 @@ impl TaskShared {
             TaskStatus::Running => State::Running,
             TaskStatus::Paused => State::Paused,
         });
-        self.put_status(status);
-    }
-
-    /// The task's `start` returned: a successful startup.
-    pub(crate) fn started(&self) {
-        if !self.started.swap(true, Ordering::Relaxed) {
+        // Java counts a task's startup once it runs: a task created paused
+        // has started only when it is resumed.
+        if status == TaskStatus::Running && !self.started.swap(true, Ordering::Relaxed) {
             self.registry.record_task_startup(true);
         }
+        self.put_status(status);
     }
 
     fn put_status(&self, status: TaskStatus) {

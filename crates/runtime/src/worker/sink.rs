@@ -142,7 +142,6 @@ impl SinkTaskRunner {
         self.task
             .start(&self.shared.task_config, self.context.clone())
             .await?;
-        self.shared.started();
         if let Some(m) = self.task.metrics() {
             let _ = self.shared.metrics.connector.set(m);
         }

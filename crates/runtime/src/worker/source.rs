@@ -57,7 +57,6 @@ impl SourceTaskRunner {
         self.task
             .start(&self.shared.task_config, self.context.clone())
             .await?;
-        self.shared.started();
         if let Some(m) = self.task.metrics() {
             let _ = self.shared.metrics.connector.set(m);
         }
