@@ -97,7 +97,8 @@ impl std::fmt::Debug for ErrorHandler {
     }
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the epoch (error and start timestamps).
+pub(super) fn epoch_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -232,7 +233,7 @@ impl ErrorHandler {
         TaskMetrics::add(&self.metrics.record_failures, 1);
         self.metrics
             .last_error_timestamp
-            .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+            .store(epoch_ms(), std::sync::atomic::Ordering::Relaxed);
         if self.log_enable {
             TaskMetrics::add(&self.metrics.errors_logged, 1);
             match (raw, self.log_messages) {

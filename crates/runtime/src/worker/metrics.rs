@@ -85,10 +85,6 @@ struct Sensors {
     active_avg: SampledStat,
     completion_rate: Rate,
     completions: f64,
-    // Java skips a commit answer that arrives after a newer commit began;
-    // librdkafka gives no answers to skip (see the sink's `commit`).
-    skip_rate: Rate,
-    skips: f64,
     partition_count: f64,
     commit_seq_no: f64,
 }
@@ -112,8 +108,6 @@ impl Default for Sensors {
             active_avg: SampledStat::avg(),
             completion_rate: Rate::default(),
             completions: 0.0,
-            skip_rate: Rate::default(),
-            skips: 0.0,
             partition_count: 0.0,
             commit_seq_no: 0.0,
         }
@@ -146,8 +140,6 @@ pub struct TaskMetrics {
     /// count acknowledgements here from librdkafka's thread; the rate
     /// folds them in per poll, so no lock is taken per record.
     pub records_out: AtomicU64,
-    /// Successful offset commits (sink: offset-commit-completion-total).
-    pub offset_commits: AtomicU64,
     /// The task's own counters, if it keeps any.
     pub connector: OnceLock<Arc<dyn ConnectorMetrics>>,
     config: MetricConfig,
@@ -278,7 +270,6 @@ impl TaskMetrics {
         let mut s = self.sensors();
         s.commit_results.record(c, if ok { 1.0 } else { 0.0 }, now);
         if ok {
-            Self::add(&self.offset_commits, 1);
             s.commit_time_max.record(c, millis(took), now);
             s.commit_time_avg.record(c, millis(took), now);
             if sink {
@@ -356,8 +347,11 @@ impl TaskMetrics {
                     s.completion_rate.measure(c, now),
                 )
                 .number("offset-commit-completion-total", s.completions)
-                .number("offset-commit-skip-rate", s.skip_rate.measure(c, now))
-                .number("offset-commit-skip-total", s.skips)
+                // Java skips a commit answer that arrives after a newer
+                // commit began; librdkafka gives a sink no answers to skip
+                // (see the sink's `commit`).
+                .number("offset-commit-skip-rate", 0.0)
+                .number("offset-commit-skip-total", 0.0)
                 .number("put-batch-max-time-ms", s.call_time_max.measure(c, now))
                 .number("put-batch-avg-time-ms", s.call_time_avg.measure(c, now))
                 .number("sink-record-active-count", s.active)

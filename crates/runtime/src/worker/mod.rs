@@ -35,7 +35,7 @@ use crate::metrics::{ClientKind, ClientRegistry, Exposition, Kind, MBean};
 use crate::plugins::Plugins;
 use crate::stores::{OffsetBackingStore, StatusBackingStore};
 use crate::worker_config::WorkerConfig;
-use errors::TaskErrantRecordReporter;
+use errors::{epoch_ms, TaskErrantRecordReporter};
 use sink::{SinkConsumerContext, SinkTaskRunner};
 use source::{SourceProducer, SourceTaskRunner};
 use submitted::{SourceProducerContext, SubmittedRecords};
@@ -678,12 +678,6 @@ impl Worker {
 }
 
 static STARTED_MS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-
-fn epoch_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// The Java task class a connector class implies, e.g.
 /// `…FileStreamSourceConnector` → `…FileStreamSourceTask`.
