@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use rampart_api::{AppState, BasicAuth, Cors, RestOptions};
 use rampart_core::connector::ConnectorPlugin;
 use rampart_core::herder::Herder;
+use rampart_core::transform::TransformPlugins;
 use rampart_runtime::distributed::config::DistributedConfig;
 use rampart_runtime::herder::{DeferredHerder, DistributedHerder, StandaloneHerder};
 use rampart_runtime::plugins::Plugins;
@@ -39,6 +40,15 @@ fn connectors() -> Vec<ConnectorPlugin> {
         rampart_connector_s3::sink_plugin(),
         rampart_connector_elasticsearch::plugin(),
     ]
+}
+
+/// The plugin registry: the connectors above, Kafka's transforms and
+/// predicates, and Rampart's security transforms.
+fn plugins() -> Plugins {
+    Plugins::new(connectors()).with_transforms(TransformPlugins::builtin().with(
+        rampart_security::transforms(),
+        rampart_security::predicates(),
+    ))
 }
 
 #[derive(Parser)]
@@ -115,10 +125,7 @@ fn main() -> ExitCode {
         }
         Command::Distributed { worker } => runtime.block_on(distributed(worker, logging::init())),
         Command::ConfigReference => {
-            print!(
-                "{}",
-                rampart_runtime::plugins::config_reference(&Plugins::new(connectors()))
-            );
+            print!("{}", rampart_runtime::plugins::config_reference(&plugins()));
             Ok(())
         }
     };
@@ -178,7 +185,7 @@ async fn standalone(
     let configs = Arc::new(FileConfigBackingStore::open(config_file).map_err(|e| e.to_string())?);
     let worker = Arc::new(Worker::new(
         config.clone(),
-        Plugins::new(connectors()),
+        plugins(),
         offsets,
         Arc::new(MemoryStatusBackingStore::default()),
     ));
@@ -218,16 +225,12 @@ async fn distributed(worker_path: PathBuf, loggers: logging::Loggers) -> Result<
     // The REST API answers at once; until the internal topics can be read,
     // /health says why and other requests get a 503, as the worker keeps
     // trying.
-    let deferred = Arc::new(DeferredHerder::new(Plugins::new(connectors())));
+    let deferred = Arc::new(DeferredHerder::new(plugins()));
     let rest = Rest::start(&config, deferred.clone(), loggers, http.clone()).await?;
     let mut delay = Duration::from_millis(500);
     let herder = loop {
-        let started = DistributedHerder::start(
-            config.clone(),
-            settings.clone(),
-            Plugins::new(connectors()),
-            http.clone(),
-        );
+        let started =
+            DistributedHerder::start(config.clone(), settings.clone(), plugins(), http.clone());
         tokio::select! {
             started = started => match started {
                 Ok(h) => break h,

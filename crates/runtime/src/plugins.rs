@@ -5,7 +5,7 @@ use rampart_core::config::ConfigDef;
 use rampart_core::connector::{ConnectorPlugin, ConnectorType};
 use rampart_core::converter::{CONVERTER_CLASSES, HEADER_CONVERTER_CLASSES};
 use rampart_core::herder::PluginInfo;
-use rampart_core::transform::{predicate_classes, transformation_classes};
+use rampart_core::transform::TransformPlugins;
 use rampart_core::ConnectError;
 
 use crate::connector_config::framework_def;
@@ -17,12 +17,29 @@ pub const KAFKA_VERSION: &str = "3.9.0";
 #[derive(Debug, Clone)]
 pub struct Plugins {
     connectors: Vec<ConnectorPlugin>,
+    transforms: std::sync::Arc<TransformPlugins>,
 }
 
 impl Plugins {
-    /// A registry of the given connector plugins.
+    /// A registry of the given connector plugins, with Kafka's built-in
+    /// transforms and predicates.
     pub fn new(connectors: Vec<ConnectorPlugin>) -> Self {
-        Plugins { connectors }
+        Plugins {
+            connectors,
+            transforms: std::sync::Arc::new(TransformPlugins::builtin()),
+        }
+    }
+
+    /// Replaces the transform and predicate classes (the built-in ones plus
+    /// the binary's).
+    pub fn with_transforms(mut self, transforms: TransformPlugins) -> Self {
+        self.transforms = std::sync::Arc::new(transforms);
+        self
+    }
+
+    /// The transform and predicate classes.
+    pub fn transforms(&self) -> &TransformPlugins {
+        &self.transforms
     }
 
     /// Finds a connector plugin by class name or alias.
@@ -84,10 +101,10 @@ impl Plugins {
         for c in HEADER_CONVERTER_CLASSES {
             push(&mut out, c, "header_converter");
         }
-        for t in transformation_classes() {
+        for t in self.transforms.transformation_classes() {
             push(&mut out, t.class, "transformation");
         }
-        for p in predicate_classes() {
+        for p in self.transforms.predicate_classes() {
             push(&mut out, p.class, "predicate");
         }
         out

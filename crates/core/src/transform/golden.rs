@@ -23,11 +23,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value as Json};
 
-use super::TransformationChain;
+use super::{TransformPlugins, TransformationChain};
 use crate::converter::{Converter, JsonConverter, JsonConverterConfig};
 use crate::data::{SchemaAndValue, SchemaRef, Value};
 use crate::record::{ConnectRecord, Headers, KafkaPosition, TopicPartition};
 
+#[cfg(test)]
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/transforms")
 }
@@ -198,11 +199,11 @@ fn config_of(file: &Json) -> HashMap<String, String> {
 
 /// Runs one file; returns the file with actual results filled in, and the
 /// mismatches found.
-fn run_file(codec: &Codec, file: &Json) -> (Json, Vec<String>) {
+fn run_file(codec: &Codec, file: &Json, plugins: &TransformPlugins) -> (Json, Vec<String>) {
     let mut actual_file = file.clone();
     let mut failures = Vec::new();
     let config = config_of(file);
-    let chain = match TransformationChain::from_config(&config) {
+    let chain = match TransformationChain::from_config_in(&config, plugins) {
         Ok(c) => {
             if file.get("config_errors").is_some() {
                 failures.push("expected config errors, got a valid chain".to_string());
@@ -257,10 +258,19 @@ fn run_file(codec: &Codec, file: &Json) -> (Json, Vec<String>) {
 
 #[test]
 fn golden() {
+    run_dir(&testdata(), super::registry::builtin());
+}
+
+/// Runs every golden file in `dir` against the classes of `plugins`, and
+/// panics with every mismatch; with `BLESS` set, rewrites the expectations
+/// instead. Other crates' transforms use it through the `golden` feature.
+// Test support: a missing or unreadable golden file is the test failing.
+#[allow(clippy::expect_used)]
+pub fn run_dir(dir: &Path, plugins: &TransformPlugins) {
     let bless = std::env::var_os("BLESS").is_some();
     let codec = Codec::new();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(testdata())
-        .expect("testdata/transforms exists")
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("the golden directory exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -271,7 +281,7 @@ fn golden() {
         let text = std::fs::read_to_string(path).expect("golden file is readable");
         let file: Json = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
-        let (actual, failures) = run_file(&codec, &file);
+        let (actual, failures) = run_file(&codec, &file, plugins);
         if bless {
             let mut out = serde_json::to_string_pretty(&actual).expect("JSON serializes");
             out.push('\n');

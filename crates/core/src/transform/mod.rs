@@ -11,8 +11,8 @@ mod drop_headers;
 mod extract_field;
 mod filter;
 mod flatten;
-#[cfg(test)]
-mod golden;
+#[cfg(any(test, feature = "golden"))]
+pub mod golden;
 mod header_from;
 mod hoist_field;
 mod insert_field;
@@ -31,7 +31,10 @@ mod value_to_key;
 
 use std::collections::HashMap;
 
-pub use registry::{predicate_classes, transformation_classes, PluginClass};
+pub use registry::{
+    predicate_classes, transformation_classes, BuildPredicate, BuildTransform, PluginClass,
+    PredicatePlugin, Props, TransformPlugin, TransformPlugins,
+};
 
 use crate::config::{split_list, ConfigDef, ConfigValue};
 use crate::record::ConnectRecord;
@@ -57,6 +60,25 @@ pub trait Transformation: Send + Sync + std::fmt::Debug {
             None => Ok(false),
         }
     }
+
+    /// Counters the transform keeps (records dropped, by reason; indicator
+    /// hits; detections), read whenever metrics are scraped.
+    fn counters(&self) -> Vec<TransformCounter> {
+        Vec::new()
+    }
+}
+
+/// One counter of a transform, served at `/metrics` as
+/// `rampart_transform_<name>` with the connector, task and transform alias
+/// as labels, plus its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformCounter {
+    /// Snake case, ending in `_total`.
+    pub name: &'static str,
+    /// Labels beyond connector, task and transform (e.g. `reason`).
+    pub labels: Vec<(&'static str, String)>,
+    /// The count so far.
+    pub value: u64,
 }
 
 /// A predicate (`org.apache.kafka.connect.transforms.predicates.Predicate`).
@@ -115,6 +137,14 @@ impl TransformationChain {
     pub fn from_config(
         config: &HashMap<String, String>,
     ) -> Result<Self, Vec<TransformConfigError>> {
+        Self::from_config_in(config, registry::builtin())
+    }
+
+    /// As [`from_config`](Self::from_config), with the classes of `plugins`.
+    pub fn from_config_in(
+        config: &HashMap<String, String>,
+        plugins: &TransformPlugins,
+    ) -> Result<Self, Vec<TransformConfigError>> {
         let mut errors = Vec::new();
         let mut predicates: HashMap<String, Box<dyn Predicate>> = HashMap::new();
         let predicate_aliases = config
@@ -133,7 +163,7 @@ impl TransformationChain {
                 continue;
             };
             let props = sub_config(config, &format!("predicates.{alias}."));
-            match registry::build_predicate(class, &props) {
+            match plugins.build_predicate(class, &props) {
                 Ok(p) => {
                     predicates.insert(alias.clone(), p);
                 }
@@ -192,7 +222,8 @@ impl TransformationChain {
                                     .unwrap_or_default();
                                 let pprops =
                                     sub_config(config, &format!("predicates.{}.", name.trim()));
-                                registry::build_predicate(&class, &pprops)
+                                plugins
+                                    .build_predicate(&class, &pprops)
                                     .ok()
                                     .map(|p| (p, negate))
                             } else {
@@ -208,7 +239,7 @@ impl TransformationChain {
                     }
                 }
             };
-            match registry::build_transformation(class, &props) {
+            match plugins.build_transformation(class, &props) {
                 Ok(transform) => stages.push(Stage {
                     alias,
                     class: class.trim().to_string(),
@@ -228,6 +259,19 @@ impl TransformationChain {
     /// Whether there are no transforms.
     pub fn is_empty(&self) -> bool {
         self.stages.is_empty()
+    }
+
+    /// Every transform's counters, with its alias.
+    pub fn counters(&self) -> Vec<(&str, TransformCounter)> {
+        self.stages
+            .iter()
+            .flat_map(|s| {
+                s.transform
+                    .counters()
+                    .into_iter()
+                    .map(move |c| (s.alias.as_str(), c))
+            })
+            .collect()
     }
 
     /// The transform aliases, in order.
@@ -323,8 +367,16 @@ impl From<Vec<String>> for PluginConfigError {
 /// config, for `config/validate`: one entry per `transforms.<a>.type` and
 /// `predicates.<p>.type` plus one per key that has an error.
 pub fn validate(config: &HashMap<String, String>) -> Vec<ConfigValue> {
+    validate_in(config, registry::builtin())
+}
+
+/// As [`validate`], with the classes of `plugins`.
+pub fn validate_in(
+    config: &HashMap<String, String>,
+    plugins: &TransformPlugins,
+) -> Vec<ConfigValue> {
     let mut values: Vec<ConfigValue> = Vec::new();
-    let errors = TransformationChain::from_config(config)
+    let errors = TransformationChain::from_config_in(config, plugins)
         .err()
         .unwrap_or_default();
     let mut push = |key: String| {
@@ -367,7 +419,7 @@ pub fn validate(config: &HashMap<String, String>) -> Vec<ConfigValue> {
 /// The config definition of a transform or predicate class, for
 /// `/connector-plugins/{p}/config`.
 pub fn plugin_config_def(class: &str) -> Option<ConfigDef> {
-    registry::config_def(class)
+    registry::builtin().config_def(class)
 }
 
 #[cfg(test)]

@@ -23,20 +23,137 @@ pub struct PluginClass {
     pub class: &'static str,
 }
 
-type Props = HashMap<String, String>;
-type BuildTransform = fn(&Props) -> Result<Box<dyn Transformation>, PluginConfigError>;
-type BuildPredicate = fn(&Props) -> Result<Box<dyn Predicate>, PluginConfigError>;
+/// The keys after an alias prefix.
+pub type Props = HashMap<String, String>;
+/// Builds a transform from its keys.
+pub type BuildTransform = fn(&Props) -> Result<Box<dyn Transformation>, PluginConfigError>;
+/// Builds a predicate from its keys.
+pub type BuildPredicate = fn(&Props) -> Result<Box<dyn Predicate>, PluginConfigError>;
 
-struct TransformEntry {
-    class: &'static str,
-    build: BuildTransform,
-    def: fn() -> ConfigDef,
+/// A transform class: its Java-style name, how to build it from its
+/// `transforms.<alias>.*` keys, and its config definition.
+#[derive(Clone, Copy)]
+pub struct TransformPlugin {
+    /// Fully qualified class name.
+    pub class: &'static str,
+    /// Builds an instance from the keys after `transforms.<alias>.`.
+    pub build: BuildTransform,
+    /// The keys it takes, for `/connector-plugins/{p}/config` and `validate`.
+    pub def: fn() -> ConfigDef,
 }
 
-struct PredicateEntry {
-    class: &'static str,
-    build: BuildPredicate,
-    def: fn() -> ConfigDef,
+/// A predicate class, as [`TransformPlugin`].
+#[derive(Clone, Copy)]
+pub struct PredicatePlugin {
+    /// Fully qualified class name.
+    pub class: &'static str,
+    /// Builds an instance from the keys after `predicates.<alias>.`.
+    pub build: BuildPredicate,
+    /// The keys it takes.
+    pub def: fn() -> ConfigDef,
+}
+
+impl std::fmt::Debug for TransformPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.class)
+    }
+}
+
+impl std::fmt::Debug for PredicatePlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.class)
+    }
+}
+
+/// The transform and predicate classes a worker accepts: Kafka's built-in
+/// ones, plus those the binary adds (Rampart's security transforms), so the
+/// core knows nothing of crates that depend on it.
+#[derive(Debug, Clone)]
+pub struct TransformPlugins {
+    transforms: Vec<TransformPlugin>,
+    predicates: Vec<PredicatePlugin>,
+}
+
+impl Default for TransformPlugins {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl TransformPlugins {
+    /// Kafka's built-in transforms and predicates.
+    pub fn builtin() -> Self {
+        TransformPlugins {
+            transforms: transforms(),
+            predicates: predicate_list().to_vec(),
+        }
+    }
+
+    /// Adds classes; a class already listed keeps its first entry.
+    pub fn with(
+        mut self,
+        transforms: Vec<TransformPlugin>,
+        predicates: Vec<PredicatePlugin>,
+    ) -> Self {
+        self.transforms.extend(transforms);
+        self.predicates.extend(predicates);
+        self
+    }
+
+    /// Every transformation class.
+    pub fn transformation_classes(&self) -> Vec<PluginClass> {
+        self.transforms
+            .iter()
+            .map(|e| PluginClass { class: e.class })
+            .collect()
+    }
+
+    /// Every predicate class.
+    pub fn predicate_classes(&self) -> Vec<PluginClass> {
+        self.predicates
+            .iter()
+            .map(|e| PluginClass { class: e.class })
+            .collect()
+    }
+
+    pub(super) fn build_transformation(
+        &self,
+        class: &str,
+        props: &Props,
+    ) -> Result<Box<dyn Transformation>, PluginConfigError> {
+        match self.transforms.iter().find(|e| names(e.class, class)) {
+            Some(e) => (e.build)(props),
+            None => Err(not_found(class)),
+        }
+    }
+
+    pub(super) fn build_predicate(
+        &self,
+        class: &str,
+        props: &Props,
+    ) -> Result<Box<dyn Predicate>, PluginConfigError> {
+        match self.predicates.iter().find(|e| names(e.class, class)) {
+            Some(e) => (e.build)(props),
+            None => Err(not_found(class)),
+        }
+    }
+
+    /// The config definition of a transform or predicate class.
+    pub fn config_def(&self, class: &str) -> Option<ConfigDef> {
+        if let Some(e) = self.transforms.iter().find(|e| names(e.class, class)) {
+            return Some((e.def)());
+        }
+        self.predicates
+            .iter()
+            .find(|e| names(e.class, class))
+            .map(|e| (e.def)())
+    }
+}
+
+/// The built-in registry, built once.
+pub(super) fn builtin() -> &'static TransformPlugins {
+    static BUILTIN: std::sync::OnceLock<TransformPlugins> = std::sync::OnceLock::new();
+    BUILTIN.get_or_init(TransformPlugins::builtin)
 }
 
 fn boxed<T: Transformation + 'static>(
@@ -55,12 +172,12 @@ fn boxed_predicate<T: Predicate + 'static>(
 macro_rules! keyed {
     ($name:literal, $module:ident, $ty:ident) => {
         [
-            TransformEntry {
+            TransformPlugin {
                 class: concat!("org.apache.kafka.connect.transforms.", $name, "$Key"),
                 build: |p| boxed($module::$ty::new(Side::Key, p)),
                 def: $module::config_def,
             },
-            TransformEntry {
+            TransformPlugin {
                 class: concat!("org.apache.kafka.connect.transforms.", $name, "$Value"),
                 build: |p| boxed($module::$ty::new(Side::Value, p)),
                 def: $module::config_def,
@@ -69,16 +186,16 @@ macro_rules! keyed {
     };
 }
 
-fn transforms() -> Vec<TransformEntry> {
+fn transforms() -> Vec<TransformPlugin> {
     let mut list = Vec::with_capacity(32);
     list.extend(keyed!("Cast", cast, Cast));
-    list.push(TransformEntry {
+    list.push(TransformPlugin {
         class: "org.apache.kafka.connect.transforms.DropHeaders",
         build: |p| boxed(drop_headers::DropHeaders::new(p)),
         def: drop_headers::config_def,
     });
     list.extend(keyed!("ExtractField", extract_field, ExtractField));
-    list.push(TransformEntry {
+    list.push(TransformPlugin {
         class: "org.apache.kafka.connect.transforms.Filter",
         build: |_| boxed(Ok(filter::Filter)),
         def: filter::config_def,
@@ -87,13 +204,13 @@ fn transforms() -> Vec<TransformEntry> {
     list.extend(keyed!("HeaderFrom", header_from, HeaderFrom));
     list.extend(keyed!("HoistField", hoist_field, HoistField));
     list.extend(keyed!("InsertField", insert_field, InsertField));
-    list.push(TransformEntry {
+    list.push(TransformPlugin {
         class: "org.apache.kafka.connect.transforms.InsertHeader",
         build: |p| boxed(insert_header::InsertHeader::new(p)),
         def: insert_header::config_def,
     });
     list.extend(keyed!("MaskField", mask_field, MaskField));
-    list.push(TransformEntry {
+    list.push(TransformPlugin {
         class: "org.apache.kafka.connect.transforms.RegexRouter",
         build: |p| boxed(regex_router::RegexRouter::new(p)),
         def: regex_router::config_def,
@@ -109,12 +226,12 @@ fn transforms() -> Vec<TransformEntry> {
         timestamp_converter,
         TimestampConverter
     ));
-    list.push(TransformEntry {
+    list.push(TransformPlugin {
         class: "org.apache.kafka.connect.transforms.TimestampRouter",
         build: |p| boxed(timestamp_router::TimestampRouter::new(p)),
         def: timestamp_router::config_def,
     });
-    list.push(TransformEntry {
+    list.push(TransformPlugin {
         class: "org.apache.kafka.connect.transforms.ValueToKey",
         build: |p| boxed(value_to_key::ValueToKey::new(p)),
         def: value_to_key::config_def,
@@ -122,19 +239,19 @@ fn transforms() -> Vec<TransformEntry> {
     list
 }
 
-fn predicate_list() -> [PredicateEntry; 3] {
+fn predicate_list() -> [PredicatePlugin; 3] {
     [
-        PredicateEntry {
+        PredicatePlugin {
             class: "org.apache.kafka.connect.transforms.predicates.HasHeaderKey",
             build: |p| boxed_predicate(predicates::HasHeaderKey::new(p)),
             def: predicates::has_header_key_def,
         },
-        PredicateEntry {
+        PredicatePlugin {
             class: "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone",
             build: |_| boxed_predicate(Ok(predicates::RecordIsTombstone)),
             def: predicates::record_is_tombstone_def,
         },
-        PredicateEntry {
+        PredicatePlugin {
             class: "org.apache.kafka.connect.transforms.predicates.TopicNameMatches",
             build: |p| boxed_predicate(predicates::TopicNameMatches::new(p)),
             def: predicates::topic_name_matches_def,
@@ -156,50 +273,14 @@ fn not_found(class: &str) -> PluginConfigError {
     )
 }
 
-/// Every transformation class Rampart accepts.
+/// Every built-in transformation class.
 pub fn transformation_classes() -> Vec<PluginClass> {
-    transforms()
-        .iter()
-        .map(|e| PluginClass { class: e.class })
-        .collect()
+    builtin().transformation_classes()
 }
 
-/// Every predicate class Rampart accepts.
+/// Every built-in predicate class.
 pub fn predicate_classes() -> Vec<PluginClass> {
-    predicate_list()
-        .iter()
-        .map(|e| PluginClass { class: e.class })
-        .collect()
-}
-
-pub(super) fn build_transformation(
-    class: &str,
-    props: &Props,
-) -> Result<Box<dyn Transformation>, PluginConfigError> {
-    match transforms().iter().find(|e| names(e.class, class)) {
-        Some(e) => (e.build)(props),
-        None => Err(not_found(class)),
-    }
-}
-
-pub(super) fn build_predicate(
-    class: &str,
-    props: &Props,
-) -> Result<Box<dyn Predicate>, PluginConfigError> {
-    match predicate_list().iter().find(|e| names(e.class, class)) {
-        Some(e) => (e.build)(props),
-        None => Err(not_found(class)),
-    }
-}
-
-pub(super) fn config_def(class: &str) -> Option<ConfigDef> {
-    if let Some(e) = transforms().iter().find(|e| names(e.class, class)) {
-        return Some((e.def)());
-    }
-    predicate_list()
-        .iter()
-        .find(|e| names(e.class, class))
-        .map(|e| (e.def)())
+    builtin().predicate_classes()
 }
 
 #[cfg(test)]
@@ -216,7 +297,7 @@ mod tests {
             .any(|c| c.class == "org.apache.kafka.connect.transforms.Cast$Key"));
         assert_eq!(predicate_classes().len(), 3);
         for c in classes {
-            assert!(config_def(c.class).is_some(), "{}", c.class);
+            assert!(builtin().config_def(c.class).is_some(), "{}", c.class);
         }
     }
 
@@ -327,10 +408,10 @@ mod tests {
             ("regex".to_string(), "(.*)".to_string()),
             ("replacement".to_string(), "x-$1".to_string()),
         ]);
-        assert!(build_transformation("RegexRouter", &props).is_ok());
-        assert!(build_transformation("Cast$Value", &HashMap::new()).is_err());
-        let e = build_transformation("com.example.Nope", &props).unwrap_err();
+        assert!(builtin().build_transformation("RegexRouter", &props).is_ok());
+        assert!(builtin().build_transformation("Cast$Value", &HashMap::new()).is_err());
+        let e = builtin().build_transformation("com.example.Nope", &props).unwrap_err();
         assert_eq!(e.key, "type");
-        assert!(build_predicate("RecordIsTombstone", &props).is_ok());
+        assert!(builtin().build_predicate("RecordIsTombstone", &props).is_ok());
     }
 }

@@ -50,7 +50,7 @@ pub(crate) fn plugin_config(worker: &Worker, plugin: &str) -> ConnectResult<Vec<
         def.merge(&crate::connector_config::framework_def(p.kind));
         return Ok(def.keys().iter().map(ConfigKeyInfo::from).collect());
     }
-    if let Some(def) = rampart_core::transform::plugin_config_def(plugin) {
+    if let Some(def) = worker.plugins.transforms().config_def(plugin) {
         return Ok(def.keys().iter().map(ConfigKeyInfo::from).collect());
     }
     Err(ConnectError::NotFound(format!("Unknown plugin {plugin}.")))

@@ -130,7 +130,7 @@ pub(crate) fn validate(
         .len()
         .min(configs.len());
     let mut enriched = Vec::new();
-    for (key, value) in transform_infos(resolved, raw) {
+    for (key, value) in transform_infos(plugins.transforms(), resolved, raw) {
         if let Some(g) = &key.group {
             if !groups.contains(g) {
                 groups.push(g.clone());
@@ -207,10 +207,10 @@ struct Alias {
 }
 
 fn transform_infos(
+    plugins: &rampart_core::transform::TransformPlugins,
     resolved: &HashMap<String, String>,
     raw: &ConnectorConfig,
 ) -> Vec<(ConfigKey, ConfigValue)> {
-    use rampart_core::transform::{plugin_config_def, predicate_classes, transformation_classes};
     let aliases = |list: &str, kind: &'static str, group: &str| -> Vec<Alias> {
         rampart_core::config::split_list(resolved.get(list).map(String::as_str).unwrap_or(""))
             .into_iter()
@@ -227,24 +227,26 @@ fn transform_infos(
 
     // Errors from building the chain that the definitions cannot show (an
     // unknown predicate alias, a transform's own cross-key checks).
-    let chain_errors = rampart_core::transform::validate(resolved);
+    let chain_errors = rampart_core::transform::validate_in(resolved, plugins);
     let mut out: Vec<(ConfigKey, ConfigValue)> = Vec::new();
     for a in &all {
         let type_name = format!("{}type", a.prefix);
         let mut classes: Vec<String> = if a.kind == "transformation" {
-            transformation_classes()
+            plugins
+                .transformation_classes()
                 .into_iter()
                 .map(|c| c.class.to_string())
                 .collect()
         } else {
-            predicate_classes()
+            plugins
+                .predicate_classes()
                 .into_iter()
                 .map(|c| c.class.to_string())
                 .collect()
         };
         classes.sort();
         let class = resolved.get(&type_name).map(|c| c.trim().to_string());
-        let def = class.as_deref().and_then(plugin_config_def);
+        let def = class.as_deref().and_then(|c| plugins.config_def(c));
         let type_key = ConfigKey {
             name: type_name.clone(),
             ty: ConfigType::Class,

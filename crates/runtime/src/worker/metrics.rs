@@ -142,6 +142,9 @@ pub struct TaskMetrics {
     pub records_out: AtomicU64,
     /// The task's own counters, if it keeps any.
     pub connector: OnceLock<Arc<dyn ConnectorMetrics>>,
+    /// The task's transforms, whose counters (drops by reason, hits) are
+    /// read at scrape time.
+    pub transforms: OnceLock<Arc<rampart_core::transform::TransformationChain>>,
     config: MetricConfig,
     sensors: Mutex<Sensors>,
 }
@@ -607,6 +610,30 @@ impl MetricsRegistry {
             })
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows
+    }
+}
+
+/// One transform counter of one task: the transform's alias and the counter.
+pub type TransformCounterRow = (
+    ConnectorTaskId,
+    String,
+    rampart_core::transform::TransformCounter,
+);
+
+impl MetricsRegistry {
+    /// Every task's transform counters, for the `rampart_transform_*` series.
+    pub fn transform_counters(&self) -> Vec<TransformCounterRow> {
+        let mut rows: Vec<TransformCounterRow> = Vec::new();
+        for e in self.tasks.iter() {
+            let Some(chain) = e.value().1.transforms.get() else {
+                continue;
+            };
+            for (alias, counter) in chain.counters() {
+                rows.push((e.key().clone(), alias.to_string(), counter));
+            }
+        }
+        rows.sort_by(|a, b| (&a.0, &a.1, a.2.name).cmp(&(&b.0, &b.1, b.2.name)));
         rows
     }
 }

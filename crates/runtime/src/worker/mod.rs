@@ -412,14 +412,15 @@ impl Worker {
         let parsed = def
             .parse(config)
             .map_err(|errs| ConnectError::BadRequest(errs.join("\n")))?;
-        let transforms = TransformationChain::from_config(config).map_err(|errs| {
-            ConnectError::BadRequest(
-                errs.iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })?;
+        let transforms = TransformationChain::from_config_in(config, self.plugins.transforms())
+            .map_err(|errs| {
+                ConnectError::BadRequest(
+                    errs.iter()
+                        .map(|e| e.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            })?;
         let converters = Arc::new(Converters::for_connector(&self.config, config)?);
         let name = &id.connector;
         let dlq = match parsed
@@ -440,12 +441,16 @@ impl Worker {
             _ => None,
         };
         let metrics = self.metrics.register(id, plugin.kind, target);
+        let transforms = Arc::new(transforms);
+        if !transforms.is_empty() {
+            let _ = metrics.transforms.set(transforms.clone());
+        }
         let errors = Arc::new(ErrorHandler::new(id.clone(), &parsed, dlq, metrics.clone()));
         let shared = TaskShared {
             id: id.clone(),
             task_config: task_config.clone(),
             worker: self.config.clone(),
-            transforms: Arc::new(transforms),
+            transforms,
             converters: converters.clone(),
             errors: errors.clone(),
             metrics,
@@ -670,6 +675,21 @@ impl Worker {
                     value as f64,
                 );
             }
+        }
+        for (id, alias, counter) in self.metrics.transform_counters() {
+            let task = id.task.to_string();
+            let mut labels: Vec<(&str, &str)> = vec![
+                ("connector", id.connector.as_str()),
+                ("task", task.as_str()),
+                ("transform", alias.as_str()),
+            ];
+            labels.extend(counter.labels.iter().map(|(k, v)| (*k, v.as_str())));
+            out.sample(
+                &format!("rampart_transform_{}", counter.name),
+                Kind::Counter,
+                &labels,
+                counter.value as f64,
+            );
         }
         own(&mut out);
         crate::metrics::process(&mut out);
