@@ -15,14 +15,18 @@
 // Tests unwrap freely; outside tests record data must never panic.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod anomaly;
+pub mod denoise;
 pub mod ecs;
 pub mod fields;
+pub mod keyed;
+pub mod matcher;
 pub mod parse;
 
 #[cfg(test)]
 mod golden;
 
-use rampart_core::transform::{PredicatePlugin, TransformPlugin, Transformation};
+use rampart_core::transform::{Predicate, PredicatePlugin, TransformPlugin, Transformation};
 
 /// The package every class here lives in.
 pub const PACKAGE: &str = "io.rampart.transforms";
@@ -40,10 +44,41 @@ pub fn transforms() -> Vec<TransformPlugin> {
             build: |p| ecs::Normalize::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
             def: ecs::config_def,
         },
+        TransformPlugin {
+            class: "io.rampart.transforms.Dedupe",
+            build: |p| denoise::Dedupe::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: denoise::dedupe_def,
+        },
+        TransformPlugin {
+            class: "io.rampart.transforms.Sample",
+            build: |p| denoise::Sample::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: denoise::sample_def,
+        },
+        TransformPlugin {
+            class: "io.rampart.transforms.RateLimit",
+            build: |p| denoise::RateLimit::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: denoise::rate_limit_def,
+        },
+        TransformPlugin {
+            class: "io.rampart.transforms.Drop",
+            build: |p| denoise::DropRecords::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: denoise::drop_def,
+        },
+        TransformPlugin {
+            class: "io.rampart.transforms.RateAnomaly",
+            build: |p| anomaly::RateAnomaly::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: anomaly::config_def,
+        },
     ]
 }
 
 /// Every security predicate class.
 pub fn predicates() -> Vec<PredicatePlugin> {
-    vec![]
+    vec![
+        PredicatePlugin {
+            class: "io.rampart.transforms.predicates.FieldMatches",
+            build: |p| denoise::FieldMatches::new(p).map(|t| Box::new(t) as Box<dyn Predicate>),
+            def: denoise::field_matches_def,
+        },
+    ]
 }
