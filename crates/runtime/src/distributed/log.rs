@@ -71,7 +71,16 @@ impl Follower {
         };
         let metadata = client("metadata")?;
         let consumer = client("reader")?;
-        let partitions = partitions(&metadata, topic).map_err(|e| fail("metadata", e))?;
+        let partitions =
+            partitions_once_known(&metadata, topic).map_err(|e| fail("metadata", e))?;
+        if partitions.is_empty() {
+            // As Java's KafkaBasedLog: a topic whose partitions the broker
+            // cannot name yet is an error, never a reader of nothing, which
+            // would count itself caught up and leave the worker blind.
+            return Err(ConnectError::retriable(format!(
+                "Could not look up partition metadata for {purpose} topic {topic} in allotted period"
+            )));
+        }
         let mut tpl = TopicPartitionList::new();
         for p in &partitions {
             tpl.add_partition_offset(topic, *p, Offset::Beginning)
@@ -176,12 +185,27 @@ impl Drop for Follower {
     }
 }
 
+/// The topic's partitions, asking again for up to 30 s while the broker
+/// does not know them yet (a topic just created, under load).
+fn partitions_once_known(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, KafkaError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let found = partitions(consumer, topic)?;
+        if !found.is_empty() || std::time::Instant::now() >= deadline {
+            return Ok(found);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
 fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, KafkaError> {
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     Ok(metadata
         .topics()
         .iter()
-        .filter(|t| t.name() == topic)
+        .filter(|t| t.name() == topic && t.error().is_none())
         .flat_map(|t| t.partitions().iter().map(|p| p.id()))
         .collect())
 }

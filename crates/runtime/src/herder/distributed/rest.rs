@@ -256,6 +256,9 @@ impl Herder for DistributedHerder {
         }
         self.require_leader("Only the leader can process restart requests.")
             .await?;
+        // The plan shows every task's state: statuses other workers wrote
+        // must have been read first.
+        self.statuses.read_to_end().await?;
         let status = self.status_of(name).map_err(|_| {
             ConnectError::NotFound(format!("Status for connector {name} not found"))
         })?;
