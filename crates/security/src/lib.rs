@@ -17,8 +17,10 @@
 
 pub mod anomaly;
 pub mod denoise;
+pub mod detect;
 pub mod ecs;
 pub mod fields;
+pub mod intel;
 pub mod keyed;
 pub mod matcher;
 pub mod parse;
@@ -69,6 +71,16 @@ pub fn transforms() -> Vec<TransformPlugin> {
             build: |p| anomaly::RateAnomaly::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
             def: anomaly::config_def,
         },
+        TransformPlugin {
+            class: "io.rampart.transforms.SigmaDetect",
+            build: |p| detect::SigmaDetect::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: detect::config_def,
+        },
+        TransformPlugin {
+            class: "io.rampart.transforms.ThreatIntel",
+            build: |p| intel::ThreatIntel::new(p).map(|t| Box::new(t) as Box<dyn Transformation>),
+            def: intel::config_def,
+        },
     ]
 }
 
@@ -79,6 +91,11 @@ pub fn predicates() -> Vec<PredicatePlugin> {
             class: "io.rampart.transforms.predicates.FieldMatches",
             build: |p| denoise::FieldMatches::new(p).map(|t| Box::new(t) as Box<dyn Predicate>),
             def: denoise::field_matches_def,
+        },
+        PredicatePlugin {
+            class: "io.rampart.transforms.predicates.HasDetection",
+            build: |p| detect::HasDetection::new(p).map(|t| Box::new(t) as Box<dyn Predicate>),
+            def: detect::has_detection_config_def,
         },
     ]
 }
