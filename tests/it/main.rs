@@ -25,6 +25,7 @@ mod readme;
 mod rest_inprocess;
 mod rest_socket;
 mod s3;
+mod security_chain;
 mod source_features;
 mod splunk_hec;
 mod support;

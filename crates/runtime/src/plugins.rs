@@ -124,45 +124,65 @@ impl Plugins {
     }
 }
 
-/// Markdown reference of every connector's config keys, generated from the
-/// config definitions (the README embeds it; a test keeps it in sync).
+/// Markdown reference of every connector's config keys, and of Rampart's
+/// own transforms and predicates, generated from the config definitions
+/// (the README embeds it; a test keeps it in sync).
 pub fn config_reference(plugins: &Plugins) -> String {
     let mut out = String::new();
     let mut connectors: Vec<&ConnectorPlugin> = plugins.connectors.iter().collect();
     connectors.sort_by_key(|p| p.class);
     for p in connectors {
         out.push_str(&format!(
-            "### `{}` ({}; also `{}`)\n\n| key | type | default | valid values | importance | description |\n|---|---|---|---|---|---|\n",
+            "### `{}` ({}; also `{}`)\n\n",
             p.class,
             p.kind.as_str(),
-            p.simple_name().strip_suffix("Connector").unwrap_or(p.simple_name())
+            p.simple_name()
+                .strip_suffix("Connector")
+                .unwrap_or(p.simple_name())
         ));
         let mut def = (p.config_def)();
         def.merge(&framework_def(p.kind));
-        for k in def.keys() {
-            let default = match k.default.as_deref() {
-                None => "*(required)*".to_string(),
-                Some(rampart_core::config::NO_DEFAULT_VALUE) => "null".to_string(),
-                Some("") => "`\"\"`".to_string(),
-                Some(d) => format!("`{d}`"),
+        key_table(&def, &mut out);
+    }
+    let own = |c: &str| c.starts_with("io.rampart.");
+    let transforms = plugins.transforms.transformation_classes();
+    let predicates = plugins.transforms.predicate_classes();
+    for (classes, kind) in [(transforms, "transformation"), (predicates, "predicate")] {
+        for c in classes.into_iter().filter(|c| own(c.class)) {
+            let Some(def) = plugins.transforms.config_def(c.class) else {
+                continue;
             };
-            let valid = k
-                .validator
-                .as_ref()
-                .map(|v| v.describe())
-                .unwrap_or_default();
-            let doc = k.documentation.replace('|', "\\|").replace('\n', " ");
-            out.push_str(&format!(
-                "| `{}` | {} | {} | {} | {} | {} |\n",
-                k.name,
-                format!("{:?}", k.ty).to_lowercase(),
-                default,
-                valid.replace('|', "\\|"),
-                format!("{:?}", k.importance).to_lowercase(),
-                doc
-            ));
+            out.push_str(&format!("### `{}` ({kind})\n\n", c.class));
+            key_table(&def, &mut out);
         }
-        out.push('\n');
     }
     out
+}
+
+fn key_table(def: &ConfigDef, out: &mut String) {
+    out.push_str("| key | type | default | valid values | importance | description |\n|---|---|---|---|---|---|\n");
+    for k in def.keys() {
+        let default = match k.default.as_deref() {
+            None => "*(required)*".to_string(),
+            Some(rampart_core::config::NO_DEFAULT_VALUE) => "null".to_string(),
+            Some("") => "`\"\"`".to_string(),
+            Some(d) => format!("`{d}`"),
+        };
+        let valid = k
+            .validator
+            .as_ref()
+            .map(|v| v.describe())
+            .unwrap_or_default();
+        let doc = k.documentation.replace('|', "\\|").replace('\n', " ");
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            k.name,
+            format!("{:?}", k.ty).to_lowercase(),
+            default,
+            valid.replace('|', "\\|"),
+            format!("{:?}", k.importance).to_lowercase(),
+            doc
+        ));
+    }
+    out.push('\n');
 }

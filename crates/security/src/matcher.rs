@@ -154,9 +154,18 @@ impl FieldMatcher {
         &self.field
     }
 
-    /// Whether the value's field passes the test; a missing field never does.
+    /// Whether the value's field passes the test; a missing field never
+    /// does, and an array (ECS `event.category`) does when any item does.
     pub fn matches(&self, value: &Value) -> bool {
-        let Some(text) = fields::get_text(value, &self.field) else {
+        match fields::get(value, &self.field) {
+            Some(Value::Array(items)) => items.iter().any(|v| self.test(v)),
+            Some(v) => self.test(v),
+            None => false,
+        }
+    }
+
+    fn test(&self, value: &Value) -> bool {
+        let Some(text) = fields::text(value) else {
             return false;
         };
         match &self.test {

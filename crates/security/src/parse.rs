@@ -21,10 +21,10 @@ use rampart_connector_syslog::parse::{
 use rampart_connector_syslog::record::{self, Received};
 use rampart_core::config::{ConfigDef, ConfigType, Importance, Validator};
 use rampart_core::data::Value;
-use rampart_core::DataError;
 use rampart_core::record::ConnectRecord;
 use rampart_core::transform::{PluginConfigError, TransformCounter, Transformation};
 use rampart_core::ConnectError;
+use rampart_core::DataError;
 
 use crate::fields;
 

@@ -408,10 +408,18 @@ mod tests {
             ("regex".to_string(), "(.*)".to_string()),
             ("replacement".to_string(), "x-$1".to_string()),
         ]);
-        assert!(builtin().build_transformation("RegexRouter", &props).is_ok());
-        assert!(builtin().build_transformation("Cast$Value", &HashMap::new()).is_err());
-        let e = builtin().build_transformation("com.example.Nope", &props).unwrap_err();
+        assert!(builtin()
+            .build_transformation("RegexRouter", &props)
+            .is_ok());
+        assert!(builtin()
+            .build_transformation("Cast$Value", &HashMap::new())
+            .is_err());
+        let e = builtin()
+            .build_transformation("com.example.Nope", &props)
+            .unwrap_err();
         assert_eq!(e.key, "type");
-        assert!(builtin().build_predicate("RecordIsTombstone", &props).is_ok());
+        assert!(builtin()
+            .build_predicate("RecordIsTombstone", &props)
+            .is_ok());
     }
 }

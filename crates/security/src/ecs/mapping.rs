@@ -16,7 +16,8 @@
 //! }
 //! ```
 //!
-//! A mapping applies when every `when` condition holds. `copy` moves input
+//! A target may also be a list of targets, to write one value to several
+//! fields. A mapping applies when every `when` condition holds. `copy` moves input
 //! fields to output paths, `set` writes constants, and the first rule whose
 //! conditions and regex match adds its captures and constants. A target is
 //! `path` or `path:type`, the type one of `string`, `long`, `ip` (dropped
@@ -213,6 +214,14 @@ fn target(name: &str, spec: &str) -> Result<Target, MappingError> {
     })
 }
 
+/// A target, or several (`["source.address", "source.ip:ip"]`).
+fn targets(spec: &serde_json::Value) -> Vec<&str> {
+    match spec {
+        serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect(),
+        other => vec![other.as_str().unwrap_or_default()],
+    }
+}
+
 fn regex(name: &str, pattern: &str) -> Result<Regex, MappingError> {
     Regex::new(pattern).map_err(|e| MappingError::Regex {
         name: name.to_string(),
@@ -264,7 +273,12 @@ impl Mapping {
         let copy = raw
             .copy
             .into_iter()
-            .map(|(from, to)| Ok((from, target(&name, to.as_str().unwrap_or_default())?)))
+            .flat_map(|(from, to)| {
+                targets(&to)
+                    .into_iter()
+                    .map(|t| Ok((from.clone(), target(&name, t)?)))
+                    .collect::<Vec<_>>()
+            })
             .collect::<Result<_, MappingError>>()?;
         let mut groups: Vec<(String, Vec<String>, Vec<Rule>)> = Vec::new();
         for r in raw.rules {
@@ -279,7 +293,9 @@ impl Mapping {
                         pattern: r.regex.clone(),
                         group: group.clone(),
                     })?;
-                captures.push((index, target(&name, to.as_str().unwrap_or_default())?));
+                for to in targets(&to) {
+                    captures.push((index, target(&name, to)?));
+                }
             }
             let rule = Rule {
                 when: r
