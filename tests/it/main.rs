@@ -31,3 +31,4 @@ mod splunk_hec;
 mod support;
 mod syslog;
 mod syslog_relp;
+mod threat_intel_topic;
