@@ -81,6 +81,26 @@ fn annotate(record: &mut ConnectRecord, field: &str, count: u64) {
     fields::set(&mut record.value, field, Value::Int64(count as i64));
 }
 
+/// Applies a windowed verdict: `Some(n)` keeps the record, writing the `n`
+/// dropped in the window before; `None` drops it and counts the drop.
+fn settle(
+    record: &mut ConnectRecord,
+    verdict: Option<u64>,
+    count_field: &str,
+    dropped: &AtomicU64,
+) -> bool {
+    match verdict {
+        Some(previous) => {
+            annotate(record, count_field, previous);
+            true
+        }
+        None => {
+            dropped.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
+
 fn int(config: &rampart_core::config::ParsedConfig, name: &str) -> i64 {
     config.long(name).unwrap_or(1)
 }
@@ -171,16 +191,7 @@ impl Transformation for Dedupe {
                 }
             },
         );
-        match verdict {
-            Some(previous) => {
-                annotate(record, &self.count_field, previous);
-                Ok(true)
-            }
-            None => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                Ok(false)
-            }
-        }
+        Ok(settle(record, verdict, &self.count_field, &self.dropped))
     }
 
     fn counters(&self) -> Vec<TransformCounter> {
@@ -372,16 +383,7 @@ impl Transformation for RateLimit {
                 }
             },
         );
-        match verdict {
-            Some(previous) => {
-                annotate(record, &self.count_field, previous);
-                Ok(true)
-            }
-            None => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                Ok(false)
-            }
-        }
+        Ok(settle(record, verdict, &self.count_field, &self.dropped))
     }
 
     fn counters(&self) -> Vec<TransformCounter> {
