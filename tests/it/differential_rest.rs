@@ -159,6 +159,8 @@ fn shape(v: &Value) -> Value {
 }
 
 // Versions and stack traces differ by nature: Java's traces are JVM stacks.
+// Rampart's own plugins (`io.rampart.*`) are offered among a class
+// setting's recommended values; Java has no such classes to offer.
 fn scrub(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
@@ -166,6 +168,16 @@ fn scrub(v: &Value) -> Value {
                 .map(|(k, v)| {
                     let v = match k.as_str() {
                         "version" | "commit" | "kafka_cluster_id" => json!("{scrubbed}"),
+                        "recommended_values" => Value::Array(
+                            v.as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter(|c| {
+                                    !c.as_str().is_some_and(|c| c.starts_with("io.rampart."))
+                                })
+                                .cloned()
+                                .collect(),
+                        ),
                         "trace" => json!(v
                             .as_str()
                             .and_then(|t| t.lines().next())
