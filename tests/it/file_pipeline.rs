@@ -176,3 +176,87 @@ async fn hundred_thousand_lines_survive_sigkill_and_restart() {
         worker.log_text()
     );
 }
+
+/// A sink task's partitions taken away by a rebalance are committed first,
+/// as Java's `onPartitionsRevoked` does: the member that gets them starts
+/// after what the task already wrote, not at the last periodic commit.
+/// Periodic commits are an hour apart here, so only the revocation commits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_sink_partition_is_committed_before_it_moves() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = dir.path().join("output.log");
+    let topic = unique("revoke");
+    let name = unique("revoke-sink");
+    crate::support::create_topic(&topic, 2).await;
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[("offset.flush.interval.ms", "3600000")]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    crate::support::create_connector(
+        &client,
+        &worker.url,
+        &name,
+        &serde_json::json!({"connector.class": "FileStreamSink", "tasks.max": "1",
+            "file": output, "topics": topic}),
+    )
+    .await;
+
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", crate::support::bootstrap())
+        .create()
+        .expect("producer");
+    const RECORDS: usize = 100;
+    for n in 0..RECORDS {
+        let payload = line(n);
+        let record = rdkafka::producer::FutureRecord::<(), str>::to(&topic)
+            .payload(&payload)
+            .partition((n % 2) as i32);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .expect("produced");
+    }
+    eventually(
+        "every record in the file",
+        Duration::from_secs(60),
+        || async { (count_lines(&output) == RECORDS).then_some(()) },
+    )
+    .await;
+
+    // A second member of the task's group takes a partition from it.
+    let member: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", crate::support::bootstrap())
+        .set("group.id", format!("connect-{name}"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .expect("consumer");
+    member.subscribe(&[&topic]).expect("subscribed");
+    let taken = eventually("a partition taken over", Duration::from_secs(60), || {
+        let _ = member.poll(Duration::from_millis(100));
+        let taken = member.assignment().ok().filter(|a| a.count() > 0);
+        async move { taken }
+    })
+    .await;
+    let committed = member
+        .committed_offsets(taken, Duration::from_secs(10))
+        .expect("committed offsets");
+    for e in committed.elements() {
+        assert_eq!(
+            e.offset(),
+            rdkafka::Offset::Offset((RECORDS / 2) as i64),
+            "partition {} was committed up to what the task wrote before it moved",
+            e.partition()
+        );
+    }
+    assert_eq!(count_lines(&output), RECORDS, "nothing was written twice");
+    // A partition list holds librdkafka's partition handles, which the
+    // consumer's destroy waits for.
+    drop(committed);
+    drop(member);
+    worker.terminate();
+}

@@ -522,6 +522,8 @@ impl Worker {
                         probe,
                         paused: Default::default(),
                         client: self.clients.register(ClientKind::Consumer, &consumer_id),
+                        closing: Default::default(),
+                        revoke_pending: Default::default(),
                     })
                     .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
                 let task_class = task_class(&plugin);

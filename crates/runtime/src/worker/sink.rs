@@ -3,6 +3,7 @@
 //! offsets only up to what the task reports as flushed (at least once).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,9 @@ use rampart_core::record::{
     ConnectRecord, KafkaPosition, SinkRecord, TimestampType, TopicPartition,
 };
 use rampart_core::{ConnectError, ConnectResult};
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -45,8 +47,13 @@ pub(crate) struct SinkConsumerContext {
     /// Whether the task is paused: partitions assigned meanwhile (a task
     /// starting paused, a rebalance of the group) are paused before any
     /// of their records is fetched, as Java's rebalance listener does.
-    pub(crate) paused: std::sync::atomic::AtomicBool,
+    pub(crate) paused: AtomicBool,
     pub(crate) client: Arc<ClientStats>,
+    /// Set once the task loop is gone: revocations are then carried out
+    /// at once, as the consumer's close waits for them.
+    pub(crate) closing: AtomicBool,
+    /// A revocation awaits the task loop's commit and unassign.
+    pub(crate) revoke_pending: AtomicBool,
 }
 
 impl ClientContext for SinkConsumerContext {
@@ -73,28 +80,86 @@ fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
 }
 
 impl ConsumerContext for SinkConsumerContext {
-    fn pre_rebalance(
-        &self,
-        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
-        rebalance: &Rebalance<'_>,
-    ) {
-        if let Rebalance::Revoke(tpl) = rebalance {
-            let _ = self.events.send(RebalanceEvent::Revoked(partitions(tpl)));
-        }
-    }
-
-    fn post_rebalance(
+    // Java's `onPartitionsRevoked` flushes the task and commits before the
+    // partitions go: librdkafka's default unassigns at once, so offsets the
+    // task had flushed but not yet committed would be consumed again by the
+    // partitions' next owner. A revocation is therefore handed to the task
+    // loop, which commits, closes the partitions in the task, and only then
+    // unassigns (`SinkTaskRunner::release`). librdkafka waits for that call
+    // before it rejoins the group. While closing, nobody runs that loop.
+    fn rebalance(
         &self,
         consumer: &rdkafka::consumer::BaseConsumer<Self>,
-        rebalance: &Rebalance<'_>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
     ) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            if self.paused.load(std::sync::atomic::Ordering::SeqCst) {
-                if let Err(e) = consumer.pause(tpl) {
-                    warn!(error = %e, "cannot pause newly assigned partitions");
+        let cooperative = is_cooperative(consumer);
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let assigned = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(e) = assigned {
+                    warn!(error = %e, "cannot take the assigned partitions");
+                    return;
                 }
+                // Only assigned partitions can be paused; no fetch runs
+                // before this callback returns.
+                if self.paused.load(Ordering::SeqCst) {
+                    if let Err(e) = consumer.pause(tpl) {
+                        warn!(error = %e, "cannot pause newly assigned partitions");
+                    }
+                }
+                let _ = self.events.send(RebalanceEvent::Assigned(partitions(tpl)));
             }
-            let _ = self.events.send(RebalanceEvent::Assigned(partitions(tpl)));
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
+                if !self.closing.load(Ordering::SeqCst) =>
+            {
+                self.revoke_pending.store(true, Ordering::SeqCst);
+                let _ = self.events.send(RebalanceEvent::Revoked(partitions(tpl)));
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                give_up(consumer, tpl);
+            }
+            other => {
+                warn!(error = ?other, "rebalance failed; giving up the assignment");
+                give_up(consumer, tpl);
+            }
+        }
+    }
+}
+
+fn is_cooperative<X: ConsumerContext>(consumer: &impl Consumer<X>) -> bool {
+    matches!(
+        consumer.rebalance_protocol(),
+        RebalanceProtocol::Cooperative
+    )
+}
+
+fn give_up<X: ConsumerContext>(consumer: &impl Consumer<X>, tpl: &TopicPartitionList) {
+    let released = if is_cooperative(consumer) {
+        consumer.incremental_unassign(tpl)
+    } else {
+        consumer.unassign()
+    };
+    if let Err(e) = released {
+        warn!(error = %e, "cannot give up revoked partitions");
+    }
+}
+
+impl Drop for SinkTaskRunner {
+    // The consumer's close runs the revocation callback and waits for the
+    // unassign; from here on nobody reads the events, so none may wait.
+    fn drop(&mut self) {
+        let context = self.consumer.context();
+        context.closing.store(true, Ordering::SeqCst);
+        if context.revoke_pending.swap(false, Ordering::SeqCst) {
+            match self.consumer.assignment() {
+                Ok(assignment) => give_up(&self.consumer, &assignment),
+                Err(e) => warn!(task = %self.shared.id, error = %e, "cannot read assignment"),
+            }
         }
     }
 }
@@ -241,7 +306,7 @@ impl SinkTaskRunner {
         self.consumer
             .context()
             .paused
-            .store(pause, std::sync::atomic::Ordering::SeqCst);
+            .store(pause, Ordering::SeqCst);
         let assignment = self
             .consumer
             .assignment()
@@ -267,16 +332,36 @@ impl SinkTaskRunner {
             }
             RebalanceEvent::Revoked(tps) => {
                 debug!(task = %self.shared.id, partitions = ?tps, "partitions revoked");
-                self.task.close(&tps).await?;
+                // Whatever happens below, the partitions must be given up,
+                // or the group cannot rebalance.
+                let committed = self.commit(current, CommitMode::Sync).await;
+                let closed = match committed {
+                    Ok(()) => self.task.close(&tps).await,
+                    Err(e) => Err(e),
+                };
+                self.release(&tps);
                 for tp in &tps {
                     current.remove(tp);
                     self.committed.remove(tp);
                 }
                 self.record_partition_count();
-                Ok(())
+                closed
             }
             RebalanceEvent::Failed(message) => Err(ConnectError::connect(message)),
         }
+    }
+
+    /// Gives up partitions whose revocation was deferred to this loop.
+    fn release(&self, tps: &[TopicPartition]) {
+        let context = self.consumer.context();
+        if !context.revoke_pending.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for tp in tps {
+            tpl.add_partition(&tp.topic, tp.partition);
+        }
+        give_up(&self.consumer, &tpl);
     }
 
     // Hands a batch to the task, retrying a `RetriableException` with the
