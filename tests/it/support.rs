@@ -25,12 +25,37 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// A free loopback port.
+// Ports are handed out below Linux's ephemeral range (32768–60999): a port
+// taken from that range and bound only later (a worker restarted on its old
+// port, a fourth worker joining) can meanwhile become the local end of some
+// outgoing connection. Below it only listeners take ports, and this process
+// never hands out the same one twice.
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+fn next_port() -> u16 {
+    let span = PORTS.end - PORTS.start;
+    // Each test binary starts somewhere else, so binaries run one after
+    // another do not wait on each other's lingering sockets.
+    let _ = NEXT_PORT.compare_exchange(
+        0,
+        (std::process::id() % u32::from(span)) as u16 + 1,
+        std::sync::atomic::Ordering::SeqCst,
+        std::sync::atomic::Ordering::SeqCst,
+    );
+    let n = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    PORTS.start + n % span
+}
+
+/// A free loopback port that no other test of this process was given.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the OS hands out an ephemeral port")
+    loop {
+        let port = next_port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// The first of `n` consecutive free loopback ports (a broker of a test's
@@ -38,12 +63,16 @@ pub fn free_port() -> u16 {
 pub fn free_port_run(n: u16) -> u16 {
     loop {
         let first = free_port();
-        if first.checked_add(n).is_none() {
+        if first.checked_add(n).is_none_or(|end| end > PORTS.end) {
             continue;
         }
         let all_free =
             (first..first + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
         if all_free {
+            // Skip past the run, so no later caller gets a port inside it.
+            for _ in 1..n {
+                next_port();
+            }
             return first;
         }
     }
@@ -146,7 +175,11 @@ impl WorkerProcess {
             .arg(mode)
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
+            // `RAMPART_TEST_LOG=rampart_runtime=debug,info` to look closer.
+            .env(
+                "RUST_LOG",
+                std::env::var("RAMPART_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
