@@ -328,3 +328,61 @@ fn distinct_sequence_numbers(bootstrap: &str, topic: &str, n: usize) -> BTreeSet
     }
     found
 }
+
+/// A RELP peer that sends 2,000,000 frames with an unknown command and
+/// never reads an answer is read from only while the worker owes it fewer
+/// than a window of answers: the worker's memory stays flat where, unbounded,
+/// it grew by 208 MB.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_that_never_reads_answers_cannot_grow_the_worker() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let relp_port = free_port();
+    let cfg = json!({
+        "connector.class": "SyslogSource", "syslog.listener": "RELP", "syslog.listen.address": "127.0.0.1",
+        "syslog.port": relp_port, "topic": unique("relp-flood"),
+    });
+    create_connector(&client, &worker.url, "relp-flood", &cfg).await;
+    running(&client, &worker.url, "relp-flood", 1).await;
+    let before = crate::support::rss_mb(worker.pid());
+
+    const FRAMES: u64 = 2_000_000;
+    let mut stream = TcpStream::connect(("127.0.0.1", relp_port))
+        .await
+        .expect("RELP listener accepts");
+    let mut sent = 0u64;
+    let mut chunk = Vec::new();
+    'flood: for txnr in 1..=FRAMES {
+        chunk.extend_from_slice(format!("{txnr} bogus 0\n").as_bytes());
+        if chunk.len() >= 16 * 1024 || txnr == FRAMES {
+            // The worker stops reading: the socket buffers fill and the
+            // write cannot finish. Two quiet seconds tell it.
+            let write = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&chunk));
+            if write.await.is_err() {
+                break 'flood;
+            }
+            sent = txnr;
+            chunk.clear();
+        }
+    }
+    let after = crate::support::rss_mb(worker.pid());
+    println!(
+        "RELP flood: {sent} of {FRAMES} frames taken, worker RSS {before:.1} MB -> {after:.1} MB"
+    );
+    // Kernel socket buffers on loopback hold a few hundred thousand of
+    // these frames and their answers; the worker itself holds a window.
+    assert!(
+        sent < FRAMES / 2,
+        "{sent} frames were taken from a peer that reads nothing"
+    );
+    assert!(
+        after - before < 30.0,
+        "worker RSS grew from {before:.1} MB to {after:.1} MB"
+    );
+    drop(stream);
+    worker.terminate();
+}

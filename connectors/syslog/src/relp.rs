@@ -7,13 +7,15 @@
 //! Frames are `TXNR SP COMMAND SP DATALEN [SP DATA] LF`; answers are
 //! `TXNR rsp DATALEN CODE [SP TEXT] [LF DATA] LF`, in the sender's order.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rampart_core::connector::RecordCommitter;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tracing::{debug, warn};
 
 use crate::listener::{bump, read_more, Accepted, Ingest};
@@ -22,6 +24,50 @@ use crate::parse::framing::Oversize;
 /// Longest frame header accepted: 9-digit TXNR, a 32-letter command and a
 /// 9-digit DATALEN, with their spaces.
 const MAX_HEADER: usize = 9 + 1 + 32 + 1 + 9 + 1;
+
+/// Frames of one connection read but not yet answered on the wire. A peer
+/// that sends without reading answers is not read from past this, so what
+/// waits for it (answers, their order) stays bounded. rsyslog's `omrelp`
+/// keeps at most its window (128 by default) unanswered.
+const MAX_OWED: usize = 1024;
+
+/// How long a peer may leave answers unread, or a full window unanswered,
+/// before its connection is closed.
+const STALLED_PEER: Duration = Duration::from_secs(60);
+
+/// The count of frames owed an answer, shared by a connection's reader
+/// (which adds) and writer (which pays).
+#[derive(Default)]
+pub(crate) struct Owed {
+    frames: AtomicUsize,
+    paid: Notify,
+}
+
+impl Owed {
+    fn add(&self, frames: usize) {
+        self.frames.fetch_add(frames, Ordering::SeqCst);
+    }
+
+    fn pay(&self, frames: usize) {
+        self.frames.fetch_sub(frames, Ordering::SeqCst);
+        self.paid.notify_waiters();
+    }
+
+    /// Waits until fewer than `max` frames are owed; `false` when no answer
+    /// was written for `stall`.
+    async fn room(&self, max: usize, stall: Duration) -> bool {
+        loop {
+            // Created before the check, so a payment in between wakes it.
+            let paid = self.paid.notified();
+            if self.frames.load(Ordering::SeqCst) < max {
+                return true;
+            }
+            if tokio::time::timeout(stall, paid).await.is_err() {
+                return false;
+            }
+        }
+    }
+}
 
 /// What the writer of one connection is told.
 #[derive(Debug)]
@@ -262,15 +308,34 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     peer: SocketAddr,
     ingest: &Ingest,
 ) -> std::io::Result<()> {
+    serve_bounded(stream, peer, ingest, MAX_OWED, STALLED_PEER).await
+}
+
+async fn serve_bounded<S: AsyncRead + AsyncWrite + Send + 'static>(
+    stream: S,
+    peer: SocketAddr,
+    ingest: &Ingest,
+    max_owed: usize,
+    stall: Duration,
+) -> std::io::Result<()> {
     let (mut reader, writer) = tokio::io::split(stream);
     let (session, replies) = mpsc::unbounded_channel();
-    let answers = tokio::spawn(write_answers(writer, replies));
+    let owed = Arc::new(Owed::default());
+    let answers = tokio::spawn(write_answers(writer, replies, owed.clone(), stall));
     let framing = &ingest.config.framing;
     let mut decoder = RelpDecoder::new(framing.max_message_size, framing.oversize);
     let mut buf: Vec<u8> = Vec::new();
     let mut shutdown = ingest.shutdown.clone();
     let mut closed = false;
     while !closed {
+        let room = tokio::select! {
+            room = owed.room(max_owed, stall) => room,
+            _ = shutdown.wait_for(|s| *s) => break,
+        };
+        if !room {
+            warn!(listener = %ingest.listener, %peer, "RELP peer left a full window unanswered; closing the connection");
+            break;
+        }
         let idle = ingest
             .config
             .idle_timeout
@@ -288,52 +353,51 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
         }
         let mut batch = Accepted::new(peer);
         let mut txnrs = Vec::new();
+        let mut frames = 0;
         let decoded = decoder.decode(&buf, |frame| {
-            match frame.command {
+            frames += 1;
+            let reply = match frame.command {
+                b"syslog" if frame.oversize && frame.data.is_empty() => {
+                    let n = bump(&ingest.stats.oversize_rejected);
+                    if n.is_power_of_two() {
+                        warn!(listener = %ingest.listener, %peer, rejected = n, "RELP message longer than syslog.max.message.bytes refused");
+                    }
+                    Reply::Answer(
+                        frame.txnr,
+                        "500 message longer than syslog.max.message.bytes".into(),
+                    )
+                }
                 b"syslog" => {
                     if frame.oversize {
-                        if frame.data.is_empty() {
-                            let n = bump(&ingest.stats.oversize_rejected);
-                            if n.is_power_of_two() {
-                                warn!(listener = %ingest.listener, %peer, rejected = n, "RELP message longer than syslog.max.message.bytes refused");
-                            }
-                            let _ = session.send(Reply::Answer(
-                                frame.txnr,
-                                "500 message longer than syslog.max.message.bytes".into(),
-                            ));
-                            return;
-                        }
                         bump(&ingest.stats.truncated);
                     }
                     if frame.data.is_empty() {
-                        let _ = session.send(Reply::Answer(frame.txnr, "200 OK".into()));
-                        return;
+                        Reply::Answer(frame.txnr, "200 OK".into())
+                    } else {
+                        batch.push(frame.data);
+                        txnrs.push(frame.txnr);
+                        Reply::Expect(frame.txnr)
                     }
-                    let _ = session.send(Reply::Expect(frame.txnr));
-                    batch.push(frame.data);
-                    txnrs.push(frame.txnr);
                 }
-                b"open" => {
-                    let _ = session.send(Reply::Answer(
-                        frame.txnr,
-                        "200 OK\nrelp_version=0\nrelp_software=rampart\ncommands=syslog".into(),
-                    ));
-                }
+                b"open" => Reply::Answer(
+                    frame.txnr,
+                    "200 OK\nrelp_version=0\nrelp_software=rampart\ncommands=syslog".into(),
+                ),
                 b"close" => {
-                    let _ = session.send(Reply::Answer(frame.txnr, String::new()));
                     closed = true;
+                    Reply::Answer(frame.txnr, String::new())
                 }
-                other => {
-                    let _ = session.send(Reply::Answer(
-                        frame.txnr,
-                        format!(
-                            "500 command not supported: {}",
-                            String::from_utf8_lossy(other)
-                        ),
-                    ));
-                }
-            }
+                other => Reply::Answer(
+                    frame.txnr,
+                    format!(
+                        "500 command not supported: {}",
+                        String::from_utf8_lossy(other)
+                    ),
+                ),
+            };
+            let _ = session.send(reply);
         });
+        owed.add(frames);
         let consumed = match decoded {
             Ok(n) => n,
             Err(e) => {
@@ -364,39 +428,92 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Send + 'static>(
     }
 }
 
+/// The answers of one connection, in the order of the frames they answer.
+#[derive(Default)]
+struct AnswerOrder {
+    /// From the oldest frame not yet written; `None` while it waits.
+    slots: VecDeque<Option<(u64, String)>>,
+    /// The sequence number of `slots[0]`.
+    first: u64,
+    /// Where each awaited TXNR waits, oldest first (a peer may reuse one).
+    awaited: HashMap<u64, VecDeque<u64>>,
+}
+
+impl AnswerOrder {
+    fn push(&mut self, reply: Reply) {
+        match reply {
+            Reply::Expect(txnr) => {
+                let seq = self.first + self.slots.len() as u64;
+                self.awaited.entry(txnr).or_default().push_back(seq);
+                self.slots.push_back(None);
+            }
+            Reply::Answer(txnr, text) => {
+                let waiting = match self.awaited.get_mut(&txnr) {
+                    Some(q) => {
+                        let seq = q.pop_front();
+                        if q.is_empty() {
+                            self.awaited.remove(&txnr);
+                        }
+                        seq
+                    }
+                    None => None,
+                };
+                match waiting
+                    .and_then(|seq| self.slots.get_mut(usize::try_from(seq - self.first).ok()?))
+                {
+                    Some(slot) => *slot = Some((txnr, text)),
+                    None => self.slots.push_back(Some((txnr, text))),
+                }
+            }
+        }
+    }
+
+    /// Encodes the answers now due into `out`: their count, and whether
+    /// one of them closes the connection.
+    fn drain_due(&mut self, out: &mut Vec<u8>) -> (usize, bool) {
+        let (mut written, mut close) = (0, false);
+        while let Some(Some(_)) = self.slots.front() {
+            if let Some(Some((txnr, text))) = self.slots.pop_front() {
+                self.first += 1;
+                written += 1;
+                close |= text.is_empty();
+                encode_answer(txnr, &text, out);
+            }
+        }
+        (written, close)
+    }
+}
+
 // Writes answers in the order of the frames they answer; a `close` answer
-// (empty) ends the connection.
+// (empty) ends the connection, as does a peer that reads nothing for
+// `stall`.
 async fn write_answers<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut replies: mpsc::UnboundedReceiver<Reply>,
+    owed: Arc<Owed>,
+    stall: Duration,
 ) -> std::io::Result<()> {
-    let mut order: VecDeque<(u64, Option<String>)> = VecDeque::new();
+    let mut order = AnswerOrder::default();
     let mut out = Vec::new();
     while let Some(first) = replies.recv().await {
-        let mut next = Some(first);
-        while let Some(reply) = next.take() {
-            match reply {
-                Reply::Expect(txnr) => order.push_back((txnr, None)),
-                Reply::Answer(txnr, text) => {
-                    match order.iter_mut().find(|(t, a)| *t == txnr && a.is_none()) {
-                        Some(slot) => slot.1 = Some(text),
-                        None => order.push_back((txnr, Some(text))),
-                    }
+        order.push(first);
+        while let Ok(reply) = replies.try_recv() {
+            order.push(reply);
+        }
+        let (written, close) = order.drain_due(&mut out);
+        if !out.is_empty() {
+            match tokio::time::timeout(stall, writer.write_all(&out)).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the RELP peer reads no answers",
+                    ))
                 }
             }
-            next = replies.try_recv().ok();
-        }
-        let mut close = false;
-        while order.front().is_some_and(|(_, a)| a.is_some()) {
-            if let Some((txnr, Some(text))) = order.pop_front() {
-                close |= text.is_empty();
-                encode_answer(txnr, &text, &mut out);
-            }
-        }
-        if !out.is_empty() {
-            writer.write_all(&out).await?;
             out.clear();
         }
+        owed.pay(written);
         if close {
             return writer.shutdown().await;
         }
@@ -531,7 +648,7 @@ mod tests {
     async fn the_writer_holds_an_answer_until_earlier_frames_are_answered() {
         let (client, server) = tokio::io::duplex(1024);
         let (tx, rx) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(write_answers(server, rx));
+        let writer = tokio::spawn(write_answers(server, rx, Arc::default(), STALLED_PEER));
         let acks = RelpAcks::default();
         for txnr in [2, 3] {
             tx.send(Reply::Expect(txnr)).expect("writer runs");
@@ -555,5 +672,99 @@ mod tests {
             "2 rsp 6 200 OK\n3 rsp 6 200 OK\n4 rsp 6 500 no\n5 rsp 0\n"
         );
         writer.await.expect("writer").expect("written");
+    }
+
+    fn relp_ingest() -> (
+        Ingest,
+        crate::listener::Buffer,
+        tokio::sync::watch::Sender<bool>,
+    ) {
+        let config: rampart_core::connector::Config = [
+            ("topic", "syslog"),
+            ("syslog.listener", "RELP"),
+            ("syslog.port", "2514"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = Arc::new(crate::config::SyslogConfig::parse(&config).expect("valid config"));
+        let (buffer, tx, room) = crate::listener::Buffer::new(config.queue_max);
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let ingest = Ingest {
+            tx,
+            room,
+            config,
+            stats: Arc::default(),
+            listener: "relp://127.0.0.1:2514".into(),
+            shutdown: shutdown_rx,
+        };
+        (ingest, buffer, shutdown)
+    }
+
+    // The clock is paused: once every task waits, time jumps to the next
+    // timer, so a write that times out is one that could never finish.
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_reads_no_answers_is_read_no_further_and_then_closed() {
+        const MAX_OWED: usize = 64;
+        let (ingest, _buffer, _shutdown) = relp_ingest();
+        let (mut client, server) = tokio::io::duplex(4096);
+        let peer: SocketAddr = "192.0.2.9:40000".parse().expect("address");
+        let stall = Duration::from_secs(60);
+        let served =
+            tokio::spawn(
+                async move { serve_bounded(server, peer, &ingest, MAX_OWED, stall).await },
+            );
+        let mut sent = 0usize;
+        for txnr in 1..=100_000u64 {
+            let frame = format!("{txnr} bogus 0\n");
+            let write = tokio::time::timeout(
+                Duration::from_secs(1),
+                tokio::io::AsyncWriteExt::write_all(&mut client, frame.as_bytes()),
+            );
+            if write.await.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        // Answers fill the 4 KiB the client never reads, the owed frames
+        // reach the bound, and reading stops: a few thousand frames at most
+        // (the bound, what one read decodes, and the pipe's own 4 KiB).
+        assert!(
+            sent < 2_000,
+            "{sent} frames were taken from a peer that reads nothing"
+        );
+        // With nothing read for `stall`, the connection is closed.
+        let closed = tokio::time::timeout(stall * 3, served).await;
+        let result = closed.expect("connection closed").expect("serve ran");
+        assert_eq!(
+            result.map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::TimedOut),
+            "closed for stalling"
+        );
+    }
+
+    #[test]
+    fn answers_are_placed_by_txnr_even_when_one_is_reused() {
+        let mut order = AnswerOrder::default();
+        for txnr in [7, 8, 7] {
+            order.push(Reply::Expect(txnr));
+        }
+        order.push(Reply::Answer(8, "200 OK".into()));
+        let mut out = Vec::new();
+        assert_eq!(
+            order.drain_due(&mut out),
+            (0, false),
+            "7 is not answered yet"
+        );
+        order.push(Reply::Answer(7, "200 OK".into()));
+        assert_eq!(order.drain_due(&mut out), (2, false));
+        order.push(Reply::Answer(9, String::new()));
+        order.push(Reply::Answer(7, "200 OK".into()));
+        assert_eq!(order.drain_due(&mut out), (2, true));
+        assert_eq!(
+            String::from_utf8(out).expect("text"),
+            "7 rsp 6 200 OK\n8 rsp 6 200 OK\n7 rsp 6 200 OK\n9 rsp 0\n"
+        );
+        assert!(order.awaited.is_empty() && order.slots.is_empty());
     }
 }
