@@ -15,6 +15,17 @@ use crate::config::{Auth, EsConfig};
 /// How long a node that failed to answer is skipped.
 const NODE_COOLDOWN: Duration = Duration::from_secs(2);
 
+/// Cap on a `_bulk` answer of any batch: per-item results are 200-400
+/// bytes, so 10,000 items fit several times over.
+const MAX_BULK_RESPONSE_BYTES: usize = 64 << 20;
+/// Bigger batches get this much per item, so `batch.size` up to its
+/// 1,000,000 limit still fits: an item's result, with a long error reason
+/// and its cause chain, stays well under it.
+const MAX_BULK_RESPONSE_BYTES_PER_ITEM: usize = 4 << 10;
+/// Every other answer (banner, mappings, error bodies): the mappings of an
+/// alias over many indices are the largest legitimate ones.
+const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
 /// A failed request. Retry logic matches on [`EsError::is_retryable`].
 #[derive(Debug, Clone, Error)]
 pub enum EsError {
@@ -36,6 +47,14 @@ pub enum EsError {
         /// Elasticsearch's reason, or the start of the body.
         reason: String,
     },
+    /// A 2xx answer whose body went over the cap: cut off, never parsed.
+    #[error("{url} answered a body over {}; refusing to read more", size(*limit))]
+    TooLarge {
+        /// The node.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// A configuration problem found when building the client.
     #[error("{0}")]
     Config(String),
@@ -43,10 +62,13 @@ pub enum EsError {
 
 impl EsError {
     /// Whether sending the same request again may succeed: transport
-    /// failures, 429 and 5xx. Authentication and other 4xx errors are not.
+    /// failures, 429, 5xx and cut-off 2xx answers. Authentication and other
+    /// 4xx errors are not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            EsError::Transport { .. } => true,
+            // Like an answer that does not parse: sent again up to
+            // `max.retries`, its records uncommitted until then.
+            EsError::Transport { .. } | EsError::TooLarge { .. } => true,
             EsError::Status { status, .. } => *status == 429 || *status >= 500,
             EsError::Config(_) => false,
         }
@@ -100,6 +122,8 @@ pub struct EsClient {
     compression: bool,
     bulk_path: String,
     pool: Arc<BodyPool>,
+    max_bulk_response: usize,
+    max_response: usize,
 }
 
 impl EsClient {
@@ -173,7 +197,40 @@ impl EsClient {
             compression: cfg.compression,
             bulk_path,
             pool: BodyPool::new(cfg.max_in_flight + 1),
+            max_bulk_response: MAX_BULK_RESPONSE_BYTES,
+            max_response: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// Lowers the response caps, so tests need not stream megabytes.
+    #[cfg(test)]
+    pub(crate) fn with_max_response_bytes(mut self, bulk: usize, other: usize) -> EsClient {
+        self.max_bulk_response = bulk;
+        self.max_response = other;
+        self
+    }
+
+    // Reads a body under the cap of answers other than a 2xx `_bulk` one.
+    // An error status keeps its own classification (the status decides
+    // retries), with the cut-off as its reason.
+    async fn read_answer(
+        &self,
+        url: &str,
+        mut resp: reqwest::Response,
+    ) -> Result<(u16, Vec<u8>), EsError> {
+        let status = resp.status().as_u16();
+        match read_capped(&mut resp, self.max_response).await {
+            Ok(body) => Ok((status, body)),
+            Err(BodyError::TooLarge) if (200..300).contains(&status) => Err(EsError::TooLarge {
+                url: url.to_string(),
+                limit: self.max_response,
+            }),
+            Err(BodyError::TooLarge) => Err(cut_off(url, status, self.max_response)),
+            Err(BodyError::Transport(e)) => Err(EsError::Transport {
+                url: url.to_string(),
+                message: error_chain(&e),
+            }),
+        }
     }
 
     // The next node in turn that is not cooling down; if all are, the next
@@ -207,9 +264,16 @@ impl EsClient {
         let mut last = EsError::Config("no connection.url".to_string());
         for node in &self.nodes {
             match self.http.get(format!("{}/", node.url)).send().await {
-                Ok(resp) => {
+                Ok(mut resp) => {
                     let status = resp.status().as_u16();
-                    let body = resp.bytes().await.unwrap_or_default();
+                    // A body that cannot be read is no banner.
+                    let body = match read_capped(&mut resp, self.max_response).await {
+                        Ok(body) => body,
+                        Err(BodyError::TooLarge) => {
+                            return Err(cut_off(&node.url, status, self.max_response))
+                        }
+                        Err(BodyError::Transport(_)) => Vec::new(),
+                    };
                     if status >= 300 {
                         return Err(status_error(&node.url, status, &body));
                     }
@@ -251,8 +315,7 @@ impl EsClient {
             .send()
             .await
             .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport)?;
+        let (status, body) = self.read_answer(&node.url, resp).await?;
         if (200..300).contains(&status) {
             return Ok(());
         }
@@ -267,8 +330,7 @@ impl EsClient {
             .send()
             .await
             .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport)?;
+        let (status, body) = self.read_answer(&node.url, resp).await?;
         if !(200..300).contains(&status) {
             return Err(status_error(&node.url, status, &body));
         }
@@ -291,8 +353,7 @@ impl EsClient {
             .send()
             .await
             .map_err(transport)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport)?;
+        let (status, body) = self.read_answer(&node.url, resp).await?;
         if (200..300).contains(&status) {
             Ok(())
         } else {
@@ -305,9 +366,9 @@ impl EsClient {
         self.pool.take(capacity)
     }
 
-    /// POSTs an NDJSON body to `_bulk` and reads a 2xx answer: without
-    /// keeping it when its head says `"errors":false`.
-    pub async fn bulk(&self, body: Vec<u8>) -> Result<BulkReply, EsError> {
+    /// POSTs an NDJSON body of `items` operations to `_bulk` and reads a
+    /// 2xx answer: without keeping it when its head says `"errors":false`.
+    pub async fn bulk(&self, body: Vec<u8>, items: usize) -> Result<BulkReply, EsError> {
         let (payload, gzip) = if self.compression {
             let mut gz = flate2::write::GzEncoder::new(
                 self.pool.take(body.len() / 4),
@@ -359,19 +420,38 @@ impl EsClient {
         };
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
-            let body = resp.bytes().await.map_err(transport)?;
-            if status >= 500 {
+            let error = match self.read_answer(&node.url, resp).await {
+                Ok((_, body)) => status_error(&node.url, status, &body),
+                Err(e) => e,
+            };
+            if status >= 500 || matches!(error, EsError::Transport { .. }) {
                 Self::mark_down(node);
             }
-            return Err(status_error(&node.url, status, &body));
+            return Err(error);
         }
+        let cap = self
+            .max_bulk_response
+            .max(items.saturating_mul(MAX_BULK_RESPONSE_BYTES_PER_ITEM));
         let mut kept = Vec::new();
+        let mut read = 0usize;
         let mut all_ok = false;
         let mut decided = false;
         while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+            read = read.saturating_add(chunk.len());
             if all_ok {
+                if read > cap {
+                    // The head already said every item succeeded: the rest
+                    // is not needed, and dropping it closes the connection.
+                    break;
+                }
                 // Read to the end, so the connection can be reused.
                 continue;
+            }
+            if read > cap {
+                return Err(EsError::TooLarge {
+                    url: node.url.clone(),
+                    limit: cap,
+                });
             }
             kept.extend_from_slice(&chunk);
             if !decided {
@@ -461,6 +541,48 @@ impl BodyPool {
             buf,
             pool: self.clone(),
         })
+    }
+}
+
+/// Why a response body was not read whole.
+enum BodyError {
+    /// The connection failed mid-body.
+    Transport(reqwest::Error),
+    /// More than the cap arrived (or was announced); the rest was not read.
+    TooLarge,
+}
+
+// Reads a body of at most `max` bytes: a peer cannot make the task hold
+// more than that, however much it sends.
+async fn read_capped(resp: &mut reqwest::Response, max: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+// An error status whose body went over the cap.
+fn cut_off(url: &str, status: u16, limit: usize) -> EsError {
+    EsError::Status {
+        url: url.to_string(),
+        status,
+        reason: format!("body over {}; refusing to read more", size(limit)),
+    }
+}
+
+// A cap for messages: "64 MiB", "4 KiB", else bytes.
+fn size(n: usize) -> String {
+    match n {
+        _ if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        _ if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{} KiB", n >> 10),
+        _ => format!("{n} bytes"),
     }
 }
 

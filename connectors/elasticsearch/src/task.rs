@@ -534,7 +534,7 @@ async fn send(shared: Arc<Shared>, mut items: Vec<Item>, _permit: OwnedSemaphore
             body.extend_from_slice(&it.lines);
         }
         let ops: Vec<OpKind> = items.iter().map(|i| i.op).collect();
-        let last_error = match shared.client.bulk(body).await {
+        let last_error = match shared.client.bulk(body, ops.len()).await {
             Err(e) if !e.is_retryable() => {
                 shared.fail(ConnectError::connect(format!("bulk request failed: {e}")));
                 return;

@@ -696,3 +696,203 @@ fn pem_trust_and_key_stores_are_loaded_or_refused_clearly() {
         .to_string();
     assert!(e.contains("elastic.https.ssl.truststore.type"), "{e}");
 }
+
+// A node that answers every request with `status`, then `head`, `pad` bytes
+// of `x` and `tail`, streamed and ended by closing the connection, so a
+// huge answer costs the test no memory.
+async fn answering(
+    status: &'static str,
+    head: &'static str,
+    pad: u64,
+    tail: &'static str,
+) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // The whole request first: its head, then Content-Length bytes.
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let body_start = loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(i) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let request_head = String::from_utf8_lossy(&request[..body_start]).to_lowercase();
+                let length: usize = request_head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                while request.len() < body_start + length {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{head}"
+                );
+                let pad_chunk = vec![b'x'; 16 << 10];
+                let mut left = pad;
+                // The client hanging up mid-answer is what a cap does.
+                let _ = async {
+                    socket.write_all(answer.as_bytes()).await?;
+                    while left > 0 {
+                        let n = left.min(pad_chunk.len() as u64);
+                        socket.write_all(&pad_chunk[..n as usize]).await?;
+                        left -= n;
+                    }
+                    socket.write_all(tail.as_bytes()).await?;
+                    socket.shutdown().await
+                }
+                .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn capped_client(url: &str) -> crate::client::EsClient {
+    crate::client::EsClient::new(&parse(&[("connection.url", url)]))
+        .unwrap()
+        .with_max_response_bytes(8 << 10, 8 << 10)
+}
+
+const ONE_ITEM: &[u8] = b"{\"index\":{\"_index\":\"logs\"}}\n{\"n\":1}\n";
+
+// A bulk answer with errors, padded: read whole, it parses as one created item.
+const BULK_HEAD: &str = r#"{"took":1,"errors":true,"pad":""#;
+const BULK_TAIL: &str = r#"","items":[{"index":{"status":201}}]}"#;
+
+#[tokio::test]
+async fn bulk_answers_over_the_cap_fail_instead_of_being_read_whole() {
+    use crate::client::{BulkReply, EsError};
+
+    let big = capped_client(&answering("200 OK", BULK_HEAD, 1 << 20, BULK_TAIL).await);
+    let e = big.bulk(ONE_ITEM.to_vec(), 1).await.unwrap_err();
+    assert!(
+        matches!(e, EsError::TooLarge { limit, .. } if limit == 8 << 10),
+        "{e:?}"
+    );
+    assert!(e.is_retryable(), "like an unparsable answer: {e}");
+    assert!(
+        e.to_string()
+            .ends_with("answered a body over 8 KiB; refusing to read more"),
+        "{e}"
+    );
+
+    // Under the cap, the same answer is kept for per-item classification.
+    let small = capped_client(&answering("200 OK", BULK_HEAD, 4 << 10, BULK_TAIL).await);
+    let BulkReply::Body(body) = small.bulk(ONE_ITEM.to_vec(), 1).await.unwrap() else {
+        panic!("an answer with errors is kept");
+    };
+    assert!(matches!(
+        parse_response(&body, &[OpKind::Index]).unwrap(),
+        BulkOutcome::Items(items) if items == [ItemOutcome::Ok]
+    ));
+}
+
+#[tokio::test]
+async fn the_bulk_cap_grows_with_the_batch() {
+    use crate::client::{BulkReply, EsError};
+
+    // 200 items: 4 KiB each, 800 KiB.
+    let big = capped_client(&answering("200 OK", BULK_HEAD, 1 << 20, BULK_TAIL).await);
+    let e = big.bulk(ONE_ITEM.repeat(200), 200).await.unwrap_err();
+    assert!(
+        matches!(e, EsError::TooLarge { limit, .. } if limit == 800 << 10),
+        "{e:?}"
+    );
+    let fits = capped_client(&answering("200 OK", BULK_HEAD, 600 << 10, BULK_TAIL).await);
+    assert!(matches!(
+        fits.bulk(ONE_ITEM.repeat(200), 200).await.unwrap(),
+        BulkReply::Body(_)
+    ));
+}
+
+#[tokio::test]
+async fn error_statuses_over_the_cap_keep_their_classification() {
+    use crate::client::EsError;
+
+    // The status decides retries; the cut-off is the reason.
+    let busy = capped_client(&answering("503 Service Unavailable", "", 1 << 20, "").await);
+    let e = busy.bulk(ONE_ITEM.to_vec(), 1).await.unwrap_err();
+    assert!(
+        matches!(&e, EsError::Status { status: 503, reason, .. }
+            if reason == "body over 8 KiB; refusing to read more"),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+    let refused = capped_client(&answering("400 Bad Request", "", 1 << 20, "").await);
+    let mapping = serde_json::json!({"properties": {"n": {"type": "long"}}});
+    let e = refused.ensure_mapping("logs", &mapping).await.unwrap_err();
+    assert!(
+        matches!(&e, EsError::Status { status: 400, reason, .. }
+            if reason == "body over 8 KiB; refusing to read more"),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+}
+
+#[tokio::test]
+async fn an_all_ok_bulk_answer_is_not_drained_past_the_cap() {
+    use crate::client::BulkReply;
+
+    // The head says every item succeeded; the rest never ends.
+    let url = answering(
+        "200 OK",
+        r#"{"took":1,"errors":false,"items":["#,
+        u64::MAX,
+        "",
+    )
+    .await;
+    let reply = tokio::time::timeout(
+        Duration::from_secs(20),
+        capped_client(&url).bulk(ONE_ITEM.to_vec(), 1),
+    )
+    .await
+    .expect("reading stops at the cap");
+    assert!(matches!(reply.unwrap(), BulkReply::AllOk));
+}
+
+#[tokio::test]
+async fn banners_over_the_cap_are_refused() {
+    use crate::client::EsError;
+
+    // Read whole, this is a valid 8.15 banner.
+    let head = r#"{"version":{"number":"8.15.0"},"pad":""#;
+    let big = capped_client(&answering("200 OK", head, 1 << 20, r#""}"#).await);
+    let e = big.info().await.unwrap_err();
+    assert!(
+        matches!(&e, EsError::Status { status: 200, reason, .. }
+            if reason == "body over 8 KiB; refusing to read more"),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable(), "like any answer that is not a banner");
+    let small = capped_client(&answering("200 OK", head, 4 << 10, r#""}"#).await);
+    assert_eq!(small.info().await.unwrap().version, "8.15.0");
+}
+
+#[tokio::test]
+async fn index_creation_answers_over_the_cap_are_retried() {
+    use crate::client::EsError;
+
+    // A 2xx over the cap is not taken as done.
+    let mapping = serde_json::json!({"properties": {"n": {"type": "long"}}});
+    let head = r#"{"acknowledged":true,"pad":""#;
+    let big = capped_client(&answering("200 OK", head, 1 << 20, r#""}"#).await);
+    let e = big.ensure_mapping("logs", &mapping).await.unwrap_err();
+    assert!(matches!(e, EsError::TooLarge { .. }), "{e:?}");
+    assert!(e.is_retryable());
+    let small = capped_client(&answering("200 OK", head, 4 << 10, r#""}"#).await);
+    small.ensure_mapping("logs", &mapping).await.unwrap();
+}

@@ -19,6 +19,13 @@ use crate::hec::{
 /// `splunk.hec.backoff.threshhold.seconds`.
 const BACKOFF_START: Duration = Duration::from_millis(500);
 
+/// Cap on a HEC answer: `{"text":..,"code":..,"ackId":..}` is under 200
+/// bytes, so this leaves room for a proxy's error page.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// Added per polled ack id, as `"18446744073709551615":false,` is 29 bytes:
+/// a poll may ask for every outstanding batch at once.
+const ACK_ANSWER_BYTES_PER_ID: usize = 32;
+
 #[derive(Debug)]
 struct Gate {
     until: Instant,
@@ -110,6 +117,7 @@ pub struct HecClient {
     backoff_max: Duration,
     raw: bool,
     auto_extract_timestamp: Option<bool>,
+    max_response: usize,
 }
 
 fn transport(uri: &str, e: reqwest::Error) -> HecError {
@@ -124,6 +132,32 @@ fn transport(uri: &str, e: reqwest::Error) -> HecError {
         uri: uri.to_string(),
         reason,
     }
+}
+
+// Reads an answer of at most `max` bytes: a peer cannot make the task hold
+// more than that, however much it sends.
+async fn read_capped(
+    uri: &str,
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<(u16, Vec<u8>), HecError> {
+    let status = resp.status().as_u16();
+    let too_large = || HecError::TooLarge {
+        uri: uri.to_string(),
+        status,
+        limit: max,
+    };
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(uri, e))? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, body))
 }
 
 impl HecClient {
@@ -173,7 +207,15 @@ impl HecClient {
             backoff_max: config.backoff_max,
             raw: config.raw,
             auto_extract_timestamp: config.auto_extract_timestamp,
+            max_response: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// Lowers the response cap, so tests need not stream megabytes.
+    #[cfg(test)]
+    pub(crate) fn with_max_response_bytes(mut self, max: usize) -> Self {
+        self.max_response = max;
+        self
     }
 
     /// The endpoint of a channel.
@@ -236,8 +278,7 @@ impl HecClient {
 
     async fn answer(&self, uri: &str, req: reqwest::RequestBuilder) -> Result<Accepted, HecError> {
         let resp = req.send().await.map_err(|e| transport(uri, e))?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| transport(uri, e))?;
+        let (status, body) = read_capped(uri, resp, self.max_response).await?;
         hec::classify(uri, status, &body)
     }
 
@@ -265,8 +306,10 @@ impl HecClient {
             .body(hec::ack_request(ids));
         let result = async {
             let resp = req.send().await.map_err(|e| transport(&ep.uri, e))?;
-            let status = resp.status().as_u16();
-            let body = resp.bytes().await.map_err(|e| transport(&ep.uri, e))?;
+            let max = self
+                .max_response
+                .saturating_add(ids.len().saturating_mul(ACK_ANSWER_BYTES_PER_ID));
+            let (status, body) = read_capped(&ep.uri, resp, max).await?;
             hec::classify(&ep.uri, status, &body)?;
             hec::acked_ids(&body).ok_or_else(|| HecError::Busy {
                 uri: ep.uri.clone(),

@@ -84,6 +84,16 @@ pub enum HecError {
         /// HEC text.
         text: String,
     },
+    /// The answer's body went over the cap: cut off, never parsed.
+    #[error("splunk hec at {uri} answered a body over {}; refusing to read more (http {status})", size(*limit))]
+    TooLarge {
+        /// The URI.
+        uri: String,
+        /// HTTP status.
+        status: u16,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// Retries ran out (`splunk.hec.max.retries`).
     #[error("splunk hec request failed after {retries} retries: {last}")]
     RetriesExhausted {
@@ -103,7 +113,26 @@ impl HecError {
             HecError::Token { .. }
             | HecError::Rejected { .. }
             | HecError::RetriesExhausted { .. } => ErrorKind::Fatal,
+            // As for an answer without a HEC code, the status decides; a
+            // cut-off 2xx is no proof of acceptance, and sending again
+            // risks duplicates, not loss.
+            HecError::TooLarge { status, .. } => {
+                if (400..500).contains(status) && *status != 429 {
+                    ErrorKind::Fatal
+                } else {
+                    ErrorKind::Retryable
+                }
+            }
         }
+    }
+}
+
+// A cap for messages: "1 MiB", "4 KiB", else bytes.
+fn size(n: usize) -> String {
+    match n {
+        _ if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{} MiB", n >> 20),
+        _ if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{} KiB", n >> 10),
+        _ => format!("{n} bytes"),
     }
 }
 

@@ -888,3 +888,94 @@ fn validate_reports_cross_key_errors_on_their_key() {
         .sum();
     assert_eq!(others, 0);
 }
+
+// A HEC that answers events and ack polls with `status`, then `head`, `pad`
+// bytes of `x` and `tail`, streamed, so a huge answer costs the test no
+// memory.
+async fn padded_hec(status: u16, head: &'static str, pad: usize, tail: &'static str) -> String {
+    use axum::body::{Body, Bytes};
+    use axum::http::StatusCode;
+    use axum::response::Response;
+    use axum::routing::post;
+
+    let answer = move || async move {
+        let chunk = Bytes::from(vec![b'x'; 16 << 10]);
+        let pads = std::iter::repeat_n(chunk, pad / (16 << 10));
+        let parts = std::iter::once(Bytes::from_static(head.as_bytes()))
+            .chain(pads)
+            .chain(std::iter::once(Bytes::from_static(tail.as_bytes())))
+            .map(Ok::<_, std::convert::Infallible>);
+        let mut resp = Response::new(Body::from_stream(futures::stream::iter(parts)));
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        resp
+    };
+    let app = axum::Router::new()
+        .route(hec::EVENT_PATH, post(answer))
+        .route(hec::ACK_PATH, post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn capped_client(url: &str) -> crate::client::HecClient {
+    let cfg = HecConfig::parse(&base(url, &[])).unwrap();
+    crate::client::HecClient::new(&cfg)
+        .unwrap()
+        .with_max_response_bytes(8 << 10)
+}
+
+fn event() -> bytes::Bytes {
+    bytes::Bytes::from_static(br#"{"event":"e"}"#)
+}
+
+#[tokio::test]
+async fn event_answers_over_the_cap_fail_instead_of_being_read_whole() {
+    // Read whole, this is an accepted request with ack id 7.
+    let head = r#"{"text":"Success","code":0,"ackId":7,"pad":""#;
+    let big = capped_client(&padded_hec(200, head, 1 << 20, r#""}"#).await);
+    let e = big.post(0, event(), None).await.unwrap_err();
+    assert!(
+        matches!(e, HecError::TooLarge { status: 200, limit, .. } if limit == 8 << 10),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), ErrorKind::Retryable, "sent again, never lost");
+    assert!(
+        e.to_string()
+            .contains("answered a body over 8 KiB; refusing to read more"),
+        "{e}"
+    );
+    let small = capped_client(&padded_hec(200, head, 4 << 10, r#""}"#).await);
+    assert_eq!(small.post(0, event(), None).await.unwrap().ack_id, Some(7));
+}
+
+#[tokio::test]
+async fn ack_answers_over_the_cap_fail_instead_of_being_read_whole() {
+    // Read whole, this acknowledges id 7.
+    let head = r#"{"acks":{"7":true},"pad":""#;
+    let big = capped_client(&padded_hec(200, head, 1 << 20, r#""}"#).await);
+    let e = big.poll_acks(0, &[7]).await.unwrap_err();
+    assert!(matches!(e, HecError::TooLarge { .. }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Retryable);
+    let small = capped_client(&padded_hec(200, head, 4 << 10, r#""}"#).await);
+    assert_eq!(small.poll_acks(0, &[7]).await.unwrap(), vec![7]);
+    // A poll for many ids may get a bigger answer: 32 bytes more per id.
+    let ids: Vec<u64> = (0..1024).collect();
+    let fits = capped_client(&padded_hec(200, head, 32 << 10, r#""}"#).await);
+    assert_eq!(fits.poll_acks(0, &ids).await.unwrap(), vec![7]);
+    let e = fits.poll_acks(0, &[7]).await.unwrap_err();
+    assert!(matches!(e, HecError::TooLarge { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn hec_error_statuses_over_the_cap_keep_their_classification() {
+    // As for an answer without a HEC code: 4xx refused, 5xx retried.
+    let refused = capped_client(&padded_hec(400, "", 1 << 20, "").await);
+    let e = refused.post(0, event(), None).await.unwrap_err();
+    assert!(matches!(e, HecError::TooLarge { status: 400, .. }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Fatal);
+    let busy = capped_client(&padded_hec(503, "", 1 << 20, "").await);
+    let e = busy.post(0, event(), None).await.unwrap_err();
+    assert!(matches!(e, HecError::TooLarge { status: 503, .. }), "{e:?}");
+    assert_eq!(e.kind(), ErrorKind::Retryable);
+}
