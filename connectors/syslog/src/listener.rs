@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rampart_core::data::{schemas, Value};
@@ -394,13 +395,29 @@ pub(crate) async fn run_udp(socket: UdpSocket, mut ingest: Ingest) -> ConnectRes
     }
 }
 
+/// A sender that has not finished its TLS handshake by then is dropped, so
+/// a silent connection cannot hold one of `syslog.max.connections`.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Accepts TCP (or TLS) connections until the channel closes.
 pub(crate) async fn run_tcp(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
+    ingest: Ingest,
+) -> ConnectResult<()> {
+    run_tcp_with(listener, tls, ingest, TLS_HANDSHAKE_TIMEOUT).await
+}
+
+async fn run_tcp_with(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     mut ingest: Ingest,
+    handshake: Duration,
 ) -> ConnectResult<()> {
     let limit = Arc::new(Semaphore::new(ingest.config.max_connections));
+    // After a failed accept (out of file descriptors, of memory), retrying
+    // at once would spin a core while the cause lasts.
+    let mut backoff = Duration::ZERO;
     loop {
         // Wait for a free slot before accepting: over the limit, senders
         // queue in the kernel's backlog.
@@ -414,9 +431,17 @@ pub(crate) async fn run_tcp(
             _ = ingest.shutdown.wait_for(|s| *s) => return Ok(()),
         };
         let (stream, peer) = match accepted {
-            Ok(a) => a,
+            Ok(a) => {
+                backoff = Duration::ZERO;
+                a
+            }
             Err(e) => {
-                warn!(listener = %ingest.listener, error = %e, "accept failed");
+                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+                warn!(listener = %ingest.listener, error = %e, retry_in = ?backoff, "accept failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = ingest.shutdown.wait_for(|s| *s) => return Ok(()),
+                }
                 continue;
             }
         };
@@ -429,13 +454,19 @@ pub(crate) async fn run_tcp(
         tokio::spawn(async move {
             let _permit = permit;
             let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => read_stream(s, peer, &ingest).await,
-                    Err(e) => {
-                        warn!(listener = %ingest.listener, %peer, error = %e, "TLS handshake failed");
-                        return;
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => read_stream(s, peer, &ingest).await,
+                        Ok(Err(e)) => {
+                            warn!(listener = %ingest.listener, %peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            warn!(listener = %ingest.listener, %peer, "TLS handshake not finished in time; closing");
+                            return;
+                        }
                     }
-                },
+                }
                 None if ingest.config.transport == Transport::Relp => {
                     relp::serve(stream, peer, &ingest).await
                 }
@@ -586,5 +617,96 @@ mod tests {
                 "address and port of the sender"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_silent_tls_peer_is_dropped_and_frees_its_connection_slot() {
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+        let pair = format!("{data}/localhost.pem");
+        let config: rampart_core::connector::Config = [
+            ("topic", "syslog"),
+            ("syslog.listener", "TCPSSL"),
+            ("syslog.port", "6514"),
+            ("syslog.max.connections", "1"),
+            ("syslog.ssl.cert.chain.path", pair.as_str()),
+            ("syslog.ssl.key.path", pair.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = Arc::new(SyslogConfig::parse(&config).expect("valid config"));
+        let (mut buffer, tx, room) = Buffer::new(config.queue_max);
+        let (_shutdown, shutdown_rx) = watch::channel(false);
+        let ingest = Ingest {
+            tx,
+            room,
+            config,
+            stats: Arc::default(),
+            listener: "tls://127.0.0.1".into(),
+            shutdown: shutdown_rx,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let acceptor = crate::tls::acceptor(&pair, &pair, None).expect("test pair loads");
+        tokio::spawn(run_tcp_with(
+            listener,
+            Some(acceptor),
+            ingest,
+            Duration::from_millis(300),
+        ));
+
+        let mut silent = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        // The only slot is the silent peer's until its handshake times out.
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        let ca = std::fs::read(format!("{data}/ca.pem")).expect("test CA");
+        for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(ca.as_slice())) {
+            roots.add(cert.expect("certificate")).expect("trusted");
+        }
+        let client = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+            tokio_rustls::rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let sender = async {
+            let tcp = tokio::net::TcpStream::connect(address)
+                .await
+                .expect("connect");
+            let name =
+                tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").expect("name");
+            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(client))
+                .connect(name, tcp)
+                .await
+                .expect("handshake");
+            tokio::io::AsyncWriteExt::write_all(&mut tls, b"<13>1 - fw01 app - - - over tls\n")
+                .await
+                .expect("sent");
+            tokio::io::AsyncWriteExt::flush(&mut tls)
+                .await
+                .expect("sent");
+            tls
+        };
+        let (_tls, batch) = tokio::time::timeout(Duration::from_secs(20), async {
+            let tls = sender.await;
+            (tls, buffer.recv().await)
+        })
+        .await
+        .expect("the second sender was served once the silent one was dropped");
+        let batch = batch.expect("a batch");
+        assert_eq!(
+            batch.messages().collect::<Vec<_>>(),
+            vec![b"<13>1 - fw01 app - - - over tls".as_slice()]
+        );
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(
+            Duration::from_secs(20),
+            tokio::io::AsyncReadExt::read_to_end(&mut silent, &mut rest),
+        )
+        .await
+        .expect("the silent peer was closed");
+        assert!(read.is_ok() && rest.is_empty(), "{read:?} {rest:?}");
     }
 }
