@@ -82,6 +82,8 @@ pub const HEADERS_FORMAT: &str = "headers.format.class";
 pub const SSEA_NAME: &str = "s3.ssea.name";
 /// `s3.sse.kms.key.id`
 pub const SSE_KMS_KEY_ID: &str = "s3.sse.kms.key.id";
+/// `s3.sse.customer.key`
+pub const SSE_CUSTOMER_KEY: &str = "s3.sse.customer.key";
 /// `s3.buffer.max.bytes` (Rampart's own)
 pub const BUFFER_MAX: &str = "s3.buffer.max.bytes";
 /// `s3.retry.backoff.ms`
@@ -104,7 +106,6 @@ pub const UNSUPPORTED: &[&str] = &[
     "s3.send.digest",
     "s3.elastic.buffer.enable",
     "s3.elastic.buffer.init.capacity",
-    "s3.sse.customer.key",
     "max.write.duration.ms",
     "enable.conditional.writes",
     "partitioner.max.open.files",
@@ -191,6 +192,15 @@ pub fn def() -> ConfigDef {
         s,
         Importance::Low,
         "The KMS key id used with s3.ssea.name=aws:kms; empty uses the account's default key.",
+    )
+    .default("")
+    .group(STORAGE, next())
+    .add();
+    d.define(
+        SSE_CUSTOMER_KEY,
+        ConfigType::Password,
+        Importance::Low,
+        "The S3 Server Side Encryption Customer-Provided Key (SSE-C): a base64-encoded 256-bit AES key. Objects are written encrypted with it, and only a reader that has it can read them.",
     )
     .default("")
     .group(STORAGE, next())
@@ -431,6 +441,13 @@ pub enum Encryption {
     Aes256,
     /// SSE-KMS, with a key id or the default key.
     Kms(Option<String>),
+    /// SSE-C: the key (base64), sent with every write, and its MD5 (base64).
+    Customer {
+        /// The 256-bit key, base64-encoded.
+        key: String,
+        /// The key's MD5, base64-encoded, by which S3 checks it arrived whole.
+        md5: String,
+    },
 }
 
 /// Object naming.
@@ -532,6 +549,29 @@ fn bad(key: &str, value: &str, why: &str) -> ConnectError {
     ConnectError::BadRequest(format!(
         "Invalid value {value} for configuration {key}: {why}"
     ))
+}
+
+// S3 takes an SSE-C key only as 32 bytes, base64-encoded; anything else
+// would fail every write, so it is refused when the connector is created.
+fn customer_encryption(key: &str) -> ConnectResult<Encryption> {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let refused = || {
+        bad(
+            SSE_CUSTOMER_KEY,
+            "[hidden]",
+            "an SSE-C key is 256 bits (32 bytes), base64-encoded",
+        )
+    };
+    let bytes = engine.decode(key.trim()).map_err(|_| refused())?;
+    if bytes.len() != 32 {
+        return Err(refused());
+    }
+    Ok(Encryption::Customer {
+        key: engine.encode(&bytes),
+        md5: engine.encode(md5::Md5::digest(&bytes)),
+    })
 }
 
 impl S3Config {
@@ -731,12 +771,21 @@ impl S3Config {
                 ))
             }
         };
-        let encryption = match string(SSEA_NAME).as_str() {
-            "AES256" => Some(Encryption::Aes256),
-            "aws:kms" => Some(Encryption::Kms(
+        let customer_key = string(SSE_CUSTOMER_KEY);
+        let encryption = match (string(SSEA_NAME).as_str(), customer_key.as_str()) {
+            ("", "") => None,
+            ("AES256", "") => Some(Encryption::Aes256),
+            ("aws:kms", "") => Some(Encryption::Kms(
                 Some(string(SSE_KMS_KEY_ID)).filter(|k| !k.is_empty()),
             )),
-            _ => None,
+            ("", key) => Some(customer_encryption(key)?),
+            (algorithm, _) => {
+                return Err(bad(
+                    SSEA_NAME,
+                    algorithm,
+                    "an object has one kind of server-side encryption: set s3.ssea.name or s3.sse.customer.key, not both",
+                ))
+            }
         };
         let positive = |k: &str| Some(int(k)).filter(|v| *v > 0);
         Ok(S3Config {

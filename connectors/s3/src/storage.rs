@@ -18,6 +18,30 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use crate::config::{Encryption, S3Config};
+
+// Sets an object's server-side encryption on a put or on the creation of a
+// multipart upload (their builders share the setters, not a trait).
+macro_rules! encrypt {
+    ($req:ident, $encryption:expr) => {
+        match $encryption {
+            Some(Encryption::Aes256) => {
+                $req = $req.server_side_encryption(ServerSideEncryption::Aes256)
+            }
+            Some(Encryption::Kms(id)) => {
+                $req = $req
+                    .server_side_encryption(ServerSideEncryption::AwsKms)
+                    .set_ssekms_key_id(id.clone())
+            }
+            Some(Encryption::Customer { key, md5 }) => {
+                $req = $req
+                    .sse_customer_algorithm("AES256")
+                    .sse_customer_key(key)
+                    .sse_customer_key_md5(md5)
+            }
+            None => {}
+        }
+    };
+}
 use rampart_core::connector::SinkRetries;
 
 /// Whether an operation may succeed when retried.
@@ -202,17 +226,7 @@ impl Store {
                 .bucket(&self.bucket)
                 .key(key)
                 .body(ByteStream::from(body.clone()));
-            match &self.encryption {
-                Some(Encryption::Aes256) => {
-                    req = req.server_side_encryption(ServerSideEncryption::Aes256)
-                }
-                Some(Encryption::Kms(id)) => {
-                    req = req
-                        .server_side_encryption(ServerSideEncryption::AwsKms)
-                        .set_ssekms_key_id(id.clone())
-                }
-                None => {}
-            }
+            encrypt!(req, &self.encryption);
             req.send()
                 .await
                 .map(|_| ())
@@ -237,17 +251,7 @@ impl Store {
                     .create_multipart_upload()
                     .bucket(&self.bucket)
                     .key(key);
-                match &self.encryption {
-                    Some(Encryption::Aes256) => {
-                        req = req.server_side_encryption(ServerSideEncryption::Aes256)
-                    }
-                    Some(Encryption::Kms(id)) => {
-                        req = req
-                            .server_side_encryption(ServerSideEncryption::AwsKms)
-                            .set_ssekms_key_id(id.clone())
-                    }
-                    None => {}
-                }
+                encrypt!(req, &self.encryption);
                 let out = req.send().await.map_err(|e| {
                     classify(
                         &format!("create multipart upload of {key}"),
@@ -293,23 +297,28 @@ impl Store {
                 let body = bytes::Bytes::from(body);
                 let etag = self
                     .retrying("upload part", key, || async {
-                        self.client
+                        let mut req = self
+                            .client
                             .upload_part()
                             .bucket(&self.bucket)
                             .key(key)
                             .upload_id(upload_id)
                             .part_number(number)
-                            .body(ByteStream::from(body.clone()))
-                            .send()
-                            .await
-                            .map(|o| o.e_tag)
-                            .map_err(|e| {
-                                classify(
-                                    &format!("upload of part {number} of {key}"),
-                                    &self.bucket,
-                                    e,
-                                )
-                            })
+                            .body(ByteStream::from(body.clone()));
+                        // S3 wants the SSE-C key with every part too.
+                        if let Some(Encryption::Customer { key, md5 }) = &self.encryption {
+                            req = req
+                                .sse_customer_algorithm("AES256")
+                                .sse_customer_key(key)
+                                .sse_customer_key_md5(md5);
+                        }
+                        req.send().await.map(|o| o.e_tag).map_err(|e| {
+                            classify(
+                                &format!("upload of part {number} of {key}"),
+                                &self.bucket,
+                                e,
+                            )
+                        })
                     })
                     .await?;
                 completed.push(

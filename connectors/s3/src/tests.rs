@@ -245,3 +245,122 @@ async fn access_denied_and_missing_buckets_are_fatal_with_the_reason() {
     let e = store(&url).await.check().await.unwrap_err();
     assert!(e.message.contains("bucket archive does not exist"), "{e}");
 }
+
+// Bytes 0..32 and their MD5, computed apart (Python's hashlib).
+const SSE_C_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const SSE_C_MD5: &str = "tP/LI3N87DFaSk0aoqYgzg==";
+
+#[test]
+fn sse_c_keys_are_checked_and_exclusive() {
+    let c = S3Config::parse(&config(&[("s3.sse.customer.key", SSE_C_KEY)])).unwrap();
+    assert_eq!(
+        c.encryption,
+        Some(crate::config::Encryption::Customer {
+            key: SSE_C_KEY.to_string(),
+            md5: SSE_C_MD5.to_string()
+        })
+    );
+    for short in ["AAECAwQ=", "not base64!"] {
+        let e = error_of(&[("s3.sse.customer.key", short)]);
+        assert!(e.contains("256 bits (32 bytes), base64-encoded"), "{e}");
+        assert!(!e.contains(short), "the key is not echoed: {e}");
+    }
+    let e = error_of(&[
+        ("s3.sse.customer.key", SSE_C_KEY),
+        ("s3.ssea.name", "aws:kms"),
+    ]);
+    assert!(e.contains("one kind of server-side encryption"), "{e}");
+}
+
+/// A TEST SERVER standing in for S3's write calls, as its API reference
+/// describes them: CreateMultipartUpload answers an UploadId, UploadPart an
+/// ETag. It records each request's method, query and SSE-C headers.
+async fn recording_s3() -> (
+    String,
+    Arc<std::sync::Mutex<Vec<(String, String, [String; 3])>>>,
+) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let app = Router::new().fallback(any(move |req: axum::extract::Request| {
+        let log = Arc::clone(&log);
+        async move {
+            let header = |h: &str| {
+                req.headers()
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let sse = [
+                header("x-amz-server-side-encryption-customer-algorithm"),
+                header("x-amz-server-side-encryption-customer-key"),
+                header("x-amz-server-side-encryption-customer-key-md5"),
+            ];
+            let query = req.uri().query().unwrap_or_default().to_string();
+            log.lock()
+                .unwrap()
+                .push((req.method().to_string(), query.clone(), sse));
+            let xml = [("content-type", "application/xml"), ("etag", "\"e\"")];
+            if query.contains("uploads") {
+                (StatusCode::OK, xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><InitiateMultipartUploadResult><Bucket>archive</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>".to_string())
+            } else if query.contains("uploadId") && req.method() == axum::http::Method::POST {
+                (StatusCode::OK, xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult><Bucket>archive</Bucket><Key>k</Key><ETag>\"e-2\"</ETag></CompleteMultipartUploadResult>".to_string())
+            } else {
+                (StatusCode::OK, xml, String::new())
+            }
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn sse_c_goes_with_every_write_of_an_object_and_its_parts() {
+    let (url, seen) = recording_s3().await;
+    let c = config(&[
+        ("store.url", url.as_str()),
+        ("s3.region", "us-east-1"),
+        ("aws.access.key.id", "test"),
+        ("aws.secret.access.key", "test"),
+        ("s3.sse.customer.key", SSE_C_KEY),
+    ]);
+    let s = Store::connect(&S3Config::parse(&c).unwrap()).await;
+    s.put("whole.json", bytes::Bytes::from_static(b"{}\n"))
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.send(crate::storage::PartMessage::Part(vec![b'a'; 16]))
+        .await
+        .unwrap();
+    tx.send(crate::storage::PartMessage::Last(vec![b'b'; 16]))
+        .await
+        .unwrap();
+    s.multipart("parts.json", rx).await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    let writes: Vec<_> = seen
+        .iter()
+        .filter(|(method, query, _)| {
+            // Completing an upload carries no data, and S3 takes no key there.
+            !(method == "POST" && query.contains("uploadId"))
+        })
+        .collect();
+    assert_eq!(
+        writes.len(),
+        4,
+        "a put, a multipart creation and two parts: {seen:?}"
+    );
+    for (method, query, sse) in writes {
+        assert_eq!(
+            sse,
+            &[
+                "AES256".to_string(),
+                SSE_C_KEY.to_string(),
+                SSE_C_MD5.to_string()
+            ],
+            "{method} ?{query}"
+        );
+    }
+}
