@@ -84,6 +84,8 @@ pub const SSEA_NAME: &str = "s3.ssea.name";
 pub const SSE_KMS_KEY_ID: &str = "s3.sse.kms.key.id";
 /// `s3.sse.customer.key`
 pub const SSE_CUSTOMER_KEY: &str = "s3.sse.customer.key";
+/// `s3.acl.canned`
+pub const ACL_CANNED: &str = "s3.acl.canned";
 /// `s3.buffer.max.bytes` (Rampart's own)
 pub const BUFFER_MAX: &str = "s3.buffer.max.bytes";
 /// `s3.retry.backoff.ms`
@@ -96,24 +98,42 @@ pub const PART_RETRIES: &str = "s3.part.retries";
 /// warning.
 pub const UNSUPPORTED: &[&str] = &[
     "schema.compatibility",
-    "s3.acl.canned",
-    "s3.object.tagging",
-    "s3.credentials.provider.class",
-    "s3.proxy.url",
-    "s3.proxy.user",
-    "s3.proxy.password",
-    "s3.wan.mode",
     "s3.send.digest",
     "s3.elastic.buffer.enable",
     "s3.elastic.buffer.init.capacity",
     "max.write.duration.ms",
-    "enable.conditional.writes",
     "partitioner.max.open.files",
     "avro.codec",
     "json.decimal.format",
     "report.null.values.to.dlq",
     "retry.backoff.ms",
     "shutdown.timeout.ms",
+];
+
+/// Keys of Confluent's sink that Rampart refuses unless they are left at
+/// their default (the value here): objects would otherwise be written other
+/// than the config asks (untagged, around a proxy the network requires).
+const REFUSED: &[(&str, ConfigType, &str, &str)] = &[
+    ("s3.object.tagging", ConfigType::Boolean, "false", "object tagging is not supported"),
+    ("s3.proxy.url", ConfigType::String, "", "proxies are not supported; store.url can name an S3 endpoint the worker reaches"),
+    ("s3.proxy.user", ConfigType::String, "", "proxies are not supported"),
+    ("s3.proxy.password", ConfigType::Password, "", "proxies are not supported"),
+    ("s3.wan.mode", ConfigType::Boolean, "false", "S3 Transfer Acceleration is not supported"),
+    ("enable.conditional.writes", ConfigType::Boolean, "false", "conditional writes are not supported; object names are deterministic, so a rewrite carries the same bytes"),
+    ("s3.credentials.provider.class", ConfigType::Class, "com.amazonaws.auth.DefaultAWSCredentialsProviderChain", "other credentials providers are not supported: AWS's default chain is used, or aws.access.key.id and aws.secret.access.key"),
+];
+
+/// S3's canned ACLs, as Confluent's sink names them.
+const CANNED_ACLS: &[&str] = &[
+    "",
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "log-delivery-write",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+    "aws-exec-read",
 ];
 
 /// The S3 storage class, the only one there is.
@@ -205,6 +225,23 @@ pub fn def() -> ConfigDef {
     .default("")
     .group(STORAGE, next())
     .add();
+    d.define(
+        ACL_CANNED,
+        s,
+        Importance::Low,
+        "The canned ACL of the objects written (`bucket-owner-full-control`, `private`, …); empty sends none.",
+    )
+    .default("")
+    .validator(Validator::OneOf(CANNED_ACLS))
+    .group(STORAGE, next())
+    .add();
+    for (key, kind, default, why) in REFUSED {
+        let doc = format!("Not supported by Rampart ({why}): refused unless left at its default.");
+        d.define(key, *kind, Importance::Low, &doc)
+            .default(*default)
+            .group(STORAGE, next())
+            .add();
+    }
     d.define(PART_SIZE, ConfigType::Int, Importance::High, "Bytes of an object buffered before they are sent as one part of a multipart upload (5 MiB at least). It bounds the memory of each open object: an object bigger than this is uploaded part by part while it is written.")
         .default("26214400")
         .validator(Validator::between(MIN_PART_SIZE as f64, i32::MAX as f64))
@@ -512,6 +549,8 @@ pub struct S3Config {
     pub credentials: Option<(String, String)>,
     /// Server-side encryption.
     pub encryption: Option<Encryption>,
+    /// The canned ACL of every object, if any.
+    pub acl: Option<String>,
     /// Multipart part size.
     pub part_size: usize,
     /// Encoded bytes held across open objects before parts leave early.
@@ -771,6 +810,19 @@ impl S3Config {
                 ))
             }
         };
+        for (key, kind, default, why) in REFUSED {
+            let Some(value) = config.get(*key) else {
+                continue;
+            };
+            if !value.trim().eq_ignore_ascii_case(default) {
+                let shown = if *kind == ConfigType::Password {
+                    "[hidden]"
+                } else {
+                    value
+                };
+                return Err(bad(key, shown, why));
+            }
+        }
         let customer_key = string(SSE_CUSTOMER_KEY);
         let encryption = match (string(SSEA_NAME).as_str(), customer_key.as_str()) {
             ("", "") => None,
@@ -798,6 +850,7 @@ impl S3Config {
             path_style: p.bool(PATH_STYLE),
             credentials,
             encryption,
+            acl: Some(string(ACL_CANNED)).filter(|a| !a.is_empty()),
             part_size: int(PART_SIZE).max(MIN_PART_SIZE) as usize,
             buffer_max_bytes: int(BUFFER_MAX).max(0) as usize,
             retry_backoff: Duration::from_millis(int(RETRY_BACKOFF).max(0) as u64),

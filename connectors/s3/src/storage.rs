@@ -11,7 +11,9 @@ use std::time::Duration;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
+use aws_sdk_s3::types::{
+    CompletedMultipartUpload, CompletedPart, ObjectCannedAcl, ServerSideEncryption,
+};
 use aws_sdk_s3::Client;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use tokio::sync::mpsc;
@@ -71,6 +73,7 @@ pub struct Store {
     client: Client,
     bucket: String,
     encryption: Option<Encryption>,
+    acl: Option<ObjectCannedAcl>,
     backoff: Duration,
     retries: Arc<SinkRetries>,
 }
@@ -171,6 +174,7 @@ impl Store {
             client: Client::from_conf(builder.build()),
             bucket: config.bucket.clone(),
             encryption: config.encryption.clone(),
+            acl: config.acl.as_deref().map(ObjectCannedAcl::from),
             backoff: config.retry_backoff.max(Duration::from_millis(10)),
             retries: Arc::default(),
         }
@@ -227,6 +231,7 @@ impl Store {
                 .key(key)
                 .body(ByteStream::from(body.clone()));
             encrypt!(req, &self.encryption);
+            req = req.set_acl(self.acl.clone());
             req.send()
                 .await
                 .map(|_| ())
@@ -252,6 +257,7 @@ impl Store {
                     .bucket(&self.bucket)
                     .key(key);
                 encrypt!(req, &self.encryption);
+                req = req.set_acl(self.acl.clone());
                 let out = req.send().await.map_err(|e| {
                     classify(
                         &format!("create multipart upload of {key}"),

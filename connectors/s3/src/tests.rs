@@ -272,34 +272,21 @@ fn sse_c_keys_are_checked_and_exclusive() {
     assert!(e.contains("one kind of server-side encryption"), "{e}");
 }
 
+type Recorded = Arc<std::sync::Mutex<Vec<(String, String, axum::http::HeaderMap)>>>;
+
 /// A TEST SERVER standing in for S3's write calls, as its API reference
 /// describes them: CreateMultipartUpload answers an UploadId, UploadPart an
-/// ETag. It records each request's method, query and SSE-C headers.
-async fn recording_s3() -> (
-    String,
-    Arc<std::sync::Mutex<Vec<(String, String, [String; 3])>>>,
-) {
+/// ETag. It records each request's method, query and headers.
+async fn recording_s3() -> (String, Recorded) {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
     let app = Router::new().fallback(any(move |req: axum::extract::Request| {
         let log = Arc::clone(&log);
         async move {
-            let header = |h: &str| {
-                req.headers()
-                    .get(h)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let sse = [
-                header("x-amz-server-side-encryption-customer-algorithm"),
-                header("x-amz-server-side-encryption-customer-key"),
-                header("x-amz-server-side-encryption-customer-key-md5"),
-            ];
             let query = req.uri().query().unwrap_or_default().to_string();
             log.lock()
                 .unwrap()
-                .push((req.method().to_string(), query.clone(), sse));
+                .push((req.method().to_string(), query.clone(), req.headers().clone()));
             let xml = [("content-type", "application/xml"), ("etag", "\"e\"")];
             if query.contains("uploads") {
                 (StatusCode::OK, xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><InitiateMultipartUploadResult><Bucket>archive</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>".to_string())
@@ -316,17 +303,17 @@ async fn recording_s3() -> (
     (format!("http://{addr}"), seen)
 }
 
-#[tokio::test]
-async fn sse_c_goes_with_every_write_of_an_object_and_its_parts() {
+// A put, a multipart upload of two parts; every request the server saw.
+async fn write_both_ways(extra: &[(&str, &str)]) -> Vec<(String, String, axum::http::HeaderMap)> {
     let (url, seen) = recording_s3().await;
-    let c = config(&[
+    let mut settings = vec![
         ("store.url", url.as_str()),
         ("s3.region", "us-east-1"),
         ("aws.access.key.id", "test"),
         ("aws.secret.access.key", "test"),
-        ("s3.sse.customer.key", SSE_C_KEY),
-    ]);
-    let s = Store::connect(&S3Config::parse(&c).unwrap()).await;
+    ];
+    settings.extend_from_slice(extra);
+    let s = Store::connect(&S3Config::parse(&config(&settings)).unwrap()).await;
     s.put("whole.json", bytes::Bytes::from_static(b"{}\n"))
         .await
         .unwrap();
@@ -338,8 +325,21 @@ async fn sse_c_goes_with_every_write_of_an_object_and_its_parts() {
         .await
         .unwrap();
     s.multipart("parts.json", rx).await.unwrap();
-
     let seen = seen.lock().unwrap().clone();
+    seen
+}
+
+fn header(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn sse_c_goes_with_every_write_of_an_object_and_its_parts() {
+    let seen = write_both_ways(&[("s3.sse.customer.key", SSE_C_KEY)]).await;
     let writes: Vec<_> = seen
         .iter()
         .filter(|(method, query, _)| {
@@ -352,15 +352,72 @@ async fn sse_c_goes_with_every_write_of_an_object_and_its_parts() {
         4,
         "a put, a multipart creation and two parts: {seen:?}"
     );
-    for (method, query, sse) in writes {
+    for (method, query, headers) in writes {
+        let sse = [
+            "x-amz-server-side-encryption-customer-algorithm",
+            "x-amz-server-side-encryption-customer-key",
+            "x-amz-server-side-encryption-customer-key-md5",
+        ]
+        .map(|h| header(headers, h));
+        assert_eq!(sse, ["AES256", SSE_C_KEY, SSE_C_MD5], "{method} ?{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_canned_acl_goes_with_every_object() {
+    let seen = write_both_ways(&[("s3.acl.canned", "bucket-owner-full-control")]).await;
+    // The ACL belongs to the object: on the put and the upload's creation.
+    let creating: Vec<_> = seen
+        .iter()
+        .filter(|(method, query, _)| {
+            (method == "PUT" && !query.contains("partNumber"))
+                || (method == "POST" && query.contains("uploads"))
+        })
+        .collect();
+    assert_eq!(creating.len(), 2, "{seen:?}");
+    for (method, query, headers) in creating {
         assert_eq!(
-            sse,
-            &[
-                "AES256".to_string(),
-                SSE_C_KEY.to_string(),
-                SSE_C_MD5.to_string()
-            ],
+            header(headers, "x-amz-acl"),
+            "bucket-owner-full-control",
             "{method} ?{query}"
         );
     }
+    assert!(error_of(&[("s3.acl.canned", "everyone")]).contains("s3.acl.canned"));
+}
+
+#[test]
+fn settings_rampart_cannot_honour_are_refused_unless_left_at_their_default() {
+    for (key, value) in [
+        ("s3.object.tagging", "true"),
+        ("s3.proxy.url", "http://proxy:3128"),
+        ("s3.wan.mode", "true"),
+        ("enable.conditional.writes", "true"),
+        (
+            "s3.credentials.provider.class",
+            "io.confluent.connect.s3.auth.AwsAssumeRoleCredentialsProvider",
+        ),
+    ] {
+        let e = error_of(&[(key, value)]);
+        assert!(
+            e.contains(&format!("configuration {key}:")) && e.contains("not supported"),
+            "{key}: {e}"
+        );
+    }
+    let e = error_of(&[("s3.proxy.password", "hunter2")]);
+    assert!(
+        e.contains("s3.proxy.password") && !e.contains("hunter2"),
+        "{e}"
+    );
+    // Java's defaults, written out, are accepted.
+    let defaults = [
+        ("s3.object.tagging", "false"),
+        ("s3.proxy.url", ""),
+        ("s3.wan.mode", "FALSE"),
+        ("enable.conditional.writes", "false"),
+        (
+            "s3.credentials.provider.class",
+            "com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
+        ),
+    ];
+    assert_eq!(error_of(&defaults), "");
 }
