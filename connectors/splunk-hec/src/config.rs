@@ -62,6 +62,8 @@ pub const THREADS: &str = "splunk.hec.threads";
 pub const SOCKET_TIMEOUT: &str = "splunk.hec.socket.timeout";
 /// `splunk.hec.http.keepalive`
 pub const KEEPALIVE: &str = "splunk.hec.http.keepalive";
+/// `splunk.hec.enable.compression`
+pub const ENABLE_COMPRESSION: &str = "splunk.hec.enable.compression";
 /// `splunk.hec.lb.poll.interval`
 pub const LB_POLL_INTERVAL: &str = "splunk.hec.lb.poll.interval";
 /// `splunk.hec.ssl.validate.certs`
@@ -87,7 +89,6 @@ pub const HEADER_CUSTOM: &str = "splunk.header.custom";
 /// sets them gets a warning instead of silently different behaviour.
 pub const UNSUPPORTED: &[&str] = &[
     "splunk.flush.window",
-    "splunk.hec.enable.compression",
     "splunk.hec.concurrent.queue.capacity",
     "splunk.validation.disable",
     "splunk.hec.ssl.trust.store.password",
@@ -155,6 +156,12 @@ pub fn def() -> ConfigDef {
     .default("true")
     .group(CONNECTION, next())
     .add();
+    // Importance low where the Java connector says MEDIUM: like socket
+    // timeout and keepalive, it tunes the transport, not what arrives.
+    d.define(ENABLE_COMPRESSION, ConfigType::Boolean, Importance::Low, "Valid settings are true or false. When set to true, HEC request bodies (events on `/services/collector/event` and `/services/collector/raw`) are compressed with gzip and sent with `Content-Encoding: gzip`; acknowledgement polls and health checks are not, as in the Java connector.")
+        .default("false")
+        .group(CONNECTION, next())
+        .add();
     d.define(TOTAL_CHANNELS, ConfigType::Int, Importance::Medium, "Number of HEC channels (`X-Splunk-Request-Channel`) per task, spread over the URIs (at least one per URI).")
         .default("2")
         .validator(Validator::at_least(1.0))
@@ -422,6 +429,8 @@ pub struct HecConfig {
     pub socket_timeout: Duration,
     /// Keep connections open.
     pub keepalive: bool,
+    /// Gzip event and raw request bodies.
+    pub compression: bool,
     /// Health check interval.
     pub lb_poll_interval: Duration,
     /// Verify server certificates.
@@ -565,6 +574,7 @@ impl HecConfig {
             connections_per_channel: int(CONNECTIONS_PER_CHANNEL).max(1) as usize,
             socket_timeout: secs(int(SOCKET_TIMEOUT)),
             keepalive: p.bool(KEEPALIVE),
+            compression: p.bool(ENABLE_COMPRESSION),
             lb_poll_interval: secs(int(LB_POLL_INTERVAL)),
             validate_certs: p.bool(VALIDATE_CERTS),
             trust_store,

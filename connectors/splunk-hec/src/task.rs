@@ -194,6 +194,7 @@ impl Shared {
     // it picks, so a down indexer gets a few requests per backoff period,
     // not a storm.
     async fn post(&self, body: &Bytes, meta: Option<&RawMeta>) -> Result<Posted, HecError> {
+        let body = self.client.encode(body);
         let mut retries = 0u32;
         loop {
             let (channel, ready) = self.client.pick();

@@ -934,7 +934,7 @@ async fn event_answers_over_the_cap_fail_instead_of_being_read_whole() {
     // Read whole, this is an accepted request with ack id 7.
     let head = r#"{"text":"Success","code":0,"ackId":7,"pad":""#;
     let big = capped_client(&padded_hec(200, head, 1 << 20, r#""}"#).await);
-    let e = big.post(0, event(), None).await.unwrap_err();
+    let e = big.post(0, big.encode(&event()), None).await.unwrap_err();
     assert!(
         matches!(e, HecError::TooLarge { status: 200, limit, .. } if limit == 8 << 10),
         "{e:?}"
@@ -946,7 +946,14 @@ async fn event_answers_over_the_cap_fail_instead_of_being_read_whole() {
         "{e}"
     );
     let small = capped_client(&padded_hec(200, head, 4 << 10, r#""}"#).await);
-    assert_eq!(small.post(0, event(), None).await.unwrap().ack_id, Some(7));
+    assert_eq!(
+        small
+            .post(0, small.encode(&event()), None)
+            .await
+            .unwrap()
+            .ack_id,
+        Some(7)
+    );
 }
 
 #[tokio::test]
@@ -971,11 +978,186 @@ async fn ack_answers_over_the_cap_fail_instead_of_being_read_whole() {
 async fn hec_error_statuses_over_the_cap_keep_their_classification() {
     // As for an answer without a HEC code: 4xx refused, 5xx retried.
     let refused = capped_client(&padded_hec(400, "", 1 << 20, "").await);
-    let e = refused.post(0, event(), None).await.unwrap_err();
+    let e = refused
+        .post(0, refused.encode(&event()), None)
+        .await
+        .unwrap_err();
     assert!(matches!(e, HecError::TooLarge { status: 400, .. }), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::Fatal);
     let busy = capped_client(&padded_hec(503, "", 1 << 20, "").await);
-    let e = busy.post(0, event(), None).await.unwrap_err();
+    let e = busy.post(0, busy.encode(&event()), None).await.unwrap_err();
     assert!(matches!(e, HecError::TooLarge { status: 503, .. }), "{e:?}");
     assert_eq!(e.kind(), ErrorKind::Retryable);
+}
+
+#[test]
+fn enable_compression_is_a_defined_key_not_an_ignored_one() {
+    let key = crate::config::ENABLE_COMPRESSION;
+    assert!(!crate::config::UNSUPPORTED.contains(&key));
+    let def = crate::config::def();
+    let k = def
+        .key(key)
+        .expect("splunk.hec.enable.compression is defined");
+    assert_eq!(k.ty, rampart_core::config::ConfigType::Boolean);
+    assert_eq!(k.default.as_deref(), Some("false"));
+    assert!(
+        !HecConfig::parse(&base("http://a:8088", &[]))
+            .unwrap()
+            .compression
+    );
+    assert!(
+        HecConfig::parse(&base("http://a:8088", &[(key, "true")]))
+            .unwrap()
+            .compression
+    );
+}
+
+// One request as a HEC saw it on the wire, before any decoding.
+#[derive(Debug, Clone)]
+struct Wire {
+    path: String,
+    encoding: Option<String>,
+    body: Vec<u8>,
+}
+
+// A HEC that keeps every event, raw and ack request as it arrived and
+// acknowledges ack id 0.
+async fn recording_hec() -> (String, Arc<Mutex<Vec<Wire>>>) {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Uri};
+    use axum::routing::post;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    let answer = move |uri: Uri, headers: HeaderMap, body: Bytes| {
+        let keep = keep.clone();
+        async move {
+            keep.lock().unwrap().push(Wire {
+                path: uri.path().to_string(),
+                encoding: headers
+                    .get("content-encoding")
+                    .map(|v| v.to_str().unwrap().to_string()),
+                body: body.to_vec(),
+            });
+            if uri.path() == hec::ACK_PATH {
+                axum::Json(json!({"acks": {"0": true}}))
+            } else {
+                axum::Json(json!({"text": "Success", "code": 0, "ackId": 0}))
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(hec::EVENT_PATH, post(answer.clone()))
+        .route(hec::RAW_PATH, post(answer.clone()))
+        .route(hec::ACK_PATH, post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_end(&mut out)
+        .expect("the body is gzip");
+    out
+}
+
+#[tokio::test]
+async fn enable_compression_gzips_event_and_raw_bodies_but_not_ack_polls() {
+    let events = br#"{"event":"a","time":1}{"event":"b","time":2}"#;
+    for raw in ["false", "true"] {
+        let (url, seen) = recording_hec().await;
+        let cfg = HecConfig::parse(&base(
+            &url,
+            &[
+                ("splunk.hec.enable.compression", "true"),
+                ("splunk.hec.raw", raw),
+            ],
+        ))
+        .unwrap();
+        let client = crate::client::HecClient::new(&cfg).unwrap();
+        let body = bytes::Bytes::from_static(events);
+        client.post(0, client.encode(&body), None).await.unwrap();
+        assert_eq!(client.poll_acks(0, &[0]).await.unwrap(), vec![0]);
+
+        let seen = seen.lock().unwrap().clone();
+        let [sent, poll] = &seen[..] else {
+            panic!("one post and one ack poll, got {seen:?}")
+        };
+        let path = if raw == "true" {
+            hec::RAW_PATH
+        } else {
+            hec::EVENT_PATH
+        };
+        assert_eq!(sent.path, path);
+        assert_eq!(sent.encoding.as_deref(), Some("gzip"), "raw={raw}");
+        assert_ne!(sent.body, events, "raw={raw}: the body went uncompressed");
+        assert_eq!(gunzip(&sent.body), events, "raw={raw}");
+        // As the Java connector's HecAckPoller: ack polls stay plain JSON.
+        assert_eq!(poll.path, hec::ACK_PATH);
+        assert_eq!(poll.encoding, None);
+        assert_eq!(poll.body, hec::ack_request(&[0]));
+    }
+}
+
+#[tokio::test]
+async fn without_compression_bodies_are_sent_plain() {
+    let (url, seen) = recording_hec().await;
+    let client =
+        crate::client::HecClient::new(&HecConfig::parse(&base(&url, &[])).unwrap()).unwrap();
+    client.post(0, client.encode(&event()), None).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].encoding, None);
+    assert_eq!(seen[0].body, &event()[..]);
+}
+
+// End to end through the task and the shared receiver, which decodes gzip
+// as Splunk does: acknowledged, committed and the same events as sent.
+#[tokio::test]
+async fn compressed_events_arrive_whole_and_are_acknowledged() {
+    for (raw, compression) in [("false", "true"), ("true", "true"), ("false", "false")] {
+        let rx = Receiver::start(
+            TOKEN,
+            Behaviour {
+                ack: true,
+                ..Default::default()
+            },
+        )
+        .await;
+        let mut task = started(
+            base(
+                &rx.url,
+                &[
+                    ("splunk.hec.enable.compression", compression),
+                    ("splunk.hec.raw", raw),
+                    ("splunk.hec.raw.line.breaker", "\n"),
+                    ("splunk.hec.ack.enabled", "true"),
+                    ("splunk.hec.ack.poll.interval", "1"),
+                    ("splunk.hec.max.batch.size", "7"),
+                ],
+            ),
+            None,
+        )
+        .await;
+        task.put(&records(30, "gz")).await.unwrap();
+        wait_committed(&mut task, 30).await;
+        let mut texts: Vec<String> = rx.received().iter().map(|r| r.text()).collect();
+        texts.sort();
+        let mut expected: Vec<String> = (0..30).map(|i| format!("gz-{i}")).collect();
+        expected.sort();
+        let what = format!("raw={raw} compression={compression}");
+        assert_eq!(texts, expected, "{what}");
+        assert!(rx.requests() >= 5, "{what}: 30 events in batches of 7");
+        let gzipped = if compression == "true" {
+            rx.requests()
+        } else {
+            0
+        };
+        assert_eq!(rx.gzip_requests(), gzipped, "{what}");
+        task.stop().await;
+    }
 }

@@ -16,7 +16,11 @@
 //!   acknowledgement on an `ackId` per request, per channel from 0;
 //! - `POST /services/collector/ack?channel=..` with `{"acks":[..]}` →
 //!   `{"acks":{"0":true,..}}`, 400 code 14 when acknowledgement is off;
-//! - busy: 503 code 9; `GET /services/collector/health` 200 code 17.
+//! - busy: 503 code 9; `GET /services/collector/health` 200 code 17;
+//! - `Content-Encoding: gzip` event and raw bodies are decompressed first
+//!   (HEC takes gzip, as splunk/kafka-connect-splunk's
+//!   `splunk.hec.enable.compression` relies on); a body that is not gzip is
+//!   400 code 6. Other bodies are read as they are.
 //!
 //! Acks can be delayed, lost (the request's events are dropped, as by an
 //! indexer crash, and the ack never turns true) or answered out of order.
@@ -26,6 +30,7 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -94,6 +99,7 @@ struct Inner {
     event_count: u64,
     byte_count: u64,
     requests: u64,
+    gzip_requests: u64,
     busy_answers: u64,
     acked_requests: u64,
     channels: HashMap<String, (u64, HashMap<u64, AckState>)>,
@@ -142,6 +148,30 @@ fn auth(shared: &Shared, headers: &HeaderMap, disabled: bool) -> Option<Response
         return Some(answer(403, "Token disabled", 1));
     }
     None
+}
+
+/// Largest body decompressed: far above what tests send, and a bound on
+/// what a gzip bomb can cost the test process. The receiver's own limit,
+/// not Splunk's, so a body past it gets the same answer as bad gzip.
+const MAX_DECODED: u64 = 64 << 20;
+
+// The body as sent before compression; `None` for a gzip body that does not
+// decode, which is answered 400 code 6.
+fn decode(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Option<Bytes> {
+    let gzip = headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    if !gzip {
+        return Some(body);
+    }
+    shared.lock().gzip_requests += 1;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .take(MAX_DECODED + 1)
+        .read_to_end(&mut out)
+        .ok()?;
+    (out.len() as u64 <= MAX_DECODED).then(|| Bytes::from(out))
 }
 
 fn channel(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
@@ -203,6 +233,9 @@ async fn event(
         shared.lock().busy_answers += 1;
         return answer(503, "Server is busy", 9);
     }
+    let Some(body) = decode(&shared, &headers, body) else {
+        return answer(400, "Invalid data format", 6);
+    };
     let ch = channel(&headers, &query);
     if b.ack && ch.is_none() {
         return answer(400, "Data channel is missing", 10);
@@ -284,6 +317,9 @@ async fn raw(
         shared.lock().busy_answers += 1;
         return answer(503, "Server is busy", 9);
     }
+    let Some(body) = decode(&shared, &headers, body) else {
+        return answer(400, "Invalid data format", 6);
+    };
     let Some(ch) = channel(&headers, &query) else {
         return answer(400, "Data channel is missing", 10);
     };
@@ -478,7 +514,7 @@ impl Receiver {
         self.shared.lock().event_count
     }
 
-    /// Body bytes accepted.
+    /// Body bytes accepted, after decompression.
     pub fn byte_count(&self) -> u64 {
         self.shared.lock().byte_count
     }
@@ -486,6 +522,12 @@ impl Receiver {
     /// Authenticated event and raw requests.
     pub fn requests(&self) -> u64 {
         self.shared.lock().requests
+    }
+
+    /// Event and raw requests with `Content-Encoding: gzip` (counted
+    /// whether or not they were accepted).
+    pub fn gzip_requests(&self) -> u64 {
+        self.shared.lock().gzip_requests
     }
 
     /// Requests answered busy.
