@@ -236,7 +236,7 @@ pub fn def() -> ConfigDef {
     .group(STORAGE, next())
     .add();
     for (key, kind, default, why) in REFUSED {
-        let doc = format!("Not supported by Rampart ({why}): refused unless left at its default.");
+        let doc = format!("Refused unless left at its default: {why}.");
         d.define(key, *kind, Importance::Low, &doc)
             .default(*default)
             .group(STORAGE, next())
