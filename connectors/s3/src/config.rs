@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rampart_core::config::{ConfigDef, ConfigType, Importance, Validator};
+use rampart_core::config::{ConfigDef, ConfigType, Importance, Refused, Validator};
 use rampart_core::connector::Config;
 use rampart_core::{ConnectError, ConnectResult};
 
@@ -113,14 +113,14 @@ pub const UNSUPPORTED: &[&str] = &[
 /// Keys of Confluent's sink that Rampart refuses unless they are left at
 /// their default (the value here): objects would otherwise be written other
 /// than the config asks (untagged, around a proxy the network requires).
-const REFUSED: &[(&str, ConfigType, &str, &str)] = &[
-    ("s3.object.tagging", ConfigType::Boolean, "false", "object tagging is not supported"),
-    ("s3.proxy.url", ConfigType::String, "", "proxies are not supported; store.url can name an S3 endpoint the worker reaches"),
-    ("s3.proxy.user", ConfigType::String, "", "proxies are not supported"),
-    ("s3.proxy.password", ConfigType::Password, "", "proxies are not supported"),
-    ("s3.wan.mode", ConfigType::Boolean, "false", "S3 Transfer Acceleration is not supported"),
-    ("enable.conditional.writes", ConfigType::Boolean, "false", "conditional writes are not supported; object names are deterministic, so a rewrite carries the same bytes"),
-    ("s3.credentials.provider.class", ConfigType::Class, "com.amazonaws.auth.DefaultAWSCredentialsProviderChain", "other credentials providers are not supported: AWS's default chain is used, or aws.access.key.id and aws.secret.access.key"),
+const REFUSED: &[Refused] = &[
+    Refused { key: "s3.object.tagging", ty: ConfigType::Boolean, default: "false", why: "object tagging is not supported" },
+    Refused { key: "s3.proxy.url", ty: ConfigType::String, default: "", why: "proxies are not supported; store.url can name an S3 endpoint the worker reaches" },
+    Refused { key: "s3.proxy.user", ty: ConfigType::String, default: "", why: "proxies are not supported" },
+    Refused { key: "s3.proxy.password", ty: ConfigType::Password, default: "", why: "proxies are not supported" },
+    Refused { key: "s3.wan.mode", ty: ConfigType::Boolean, default: "false", why: "S3 Transfer Acceleration is not supported" },
+    Refused { key: "enable.conditional.writes", ty: ConfigType::Boolean, default: "false", why: "conditional writes are not supported; object names are deterministic, so a rewrite carries the same bytes" },
+    Refused { key: "s3.credentials.provider.class", ty: ConfigType::Class, default: "com.amazonaws.auth.DefaultAWSCredentialsProviderChain", why: "other credentials providers are not supported: AWS's default chain is used, or aws.access.key.id and aws.secret.access.key" },
 ];
 
 /// S3's canned ACLs, as Confluent's sink names them.
@@ -235,13 +235,7 @@ pub fn def() -> ConfigDef {
     .validator(Validator::OneOf(CANNED_ACLS))
     .group(STORAGE, next())
     .add();
-    for (key, kind, default, why) in REFUSED {
-        let doc = format!("Refused unless left at its default: {why}.");
-        d.define(key, *kind, Importance::Low, &doc)
-            .default(*default)
-            .group(STORAGE, next())
-            .add();
-    }
+    Refused::define_all(&mut d, REFUSED, STORAGE, &mut next);
     d.define(PART_SIZE, ConfigType::Int, Importance::High, "Bytes of an object buffered before they are sent as one part of a multipart upload (5 MiB at least). It bounds the memory of each open object: an object bigger than this is uploaded part by part while it is written.")
         .default("26214400")
         .validator(Validator::between(MIN_PART_SIZE as f64, i32::MAX as f64))
@@ -810,19 +804,7 @@ impl S3Config {
                 ))
             }
         };
-        for (key, kind, default, why) in REFUSED {
-            let Some(value) = config.get(*key) else {
-                continue;
-            };
-            if !value.trim().eq_ignore_ascii_case(default) {
-                let shown = if *kind == ConfigType::Password {
-                    "[hidden]"
-                } else {
-                    value
-                };
-                return Err(bad(key, shown, why));
-            }
-        }
+        Refused::check(REFUSED, config).map_err(ConnectError::BadRequest)?;
         let customer_key = string(SSE_CUSTOMER_KEY);
         let encryption = match (string(SSEA_NAME).as_str(), customer_key.as_str()) {
             ("", "") => None,

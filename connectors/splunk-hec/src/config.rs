@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rampart_core::config::{split_list, ConfigDef, ConfigType, Importance, Validator};
+use rampart_core::config::{split_list, ConfigDef, ConfigType, Importance, Refused, Validator};
 use rampart_core::connector::Config;
 use rampart_core::{ConnectError, ConnectResult};
 
@@ -92,12 +92,32 @@ pub const UNSUPPORTED: &[&str] = &[
     "splunk.hec.concurrent.queue.capacity",
     "splunk.validation.disable",
     "splunk.hec.ssl.trust.store.password",
-    "enable.timestamp.extraction",
     "timestamp.regex",
     "timestamp.format",
     "timestamp.timezone",
-    "kerberos.user.principal",
-    "kerberos.keytab.path",
+];
+
+/// Keys of the Java connector refused unless left at their default: the
+/// events would otherwise reach Splunk other than the config asks.
+const REFUSED: &[Refused] = &[
+    Refused {
+        key: "enable.timestamp.extraction",
+        ty: ConfigType::Boolean,
+        default: "false",
+        why: "timestamp extraction is not supported; events carry the record's timestamp",
+    },
+    Refused {
+        key: "kerberos.user.principal",
+        ty: ConfigType::String,
+        default: "",
+        why: "Kerberos authentication is not supported; HEC tokens are",
+    },
+    Refused {
+        key: "kerberos.keytab.path",
+        ty: ConfigType::String,
+        default: "",
+        why: "Kerberos authentication is not supported; HEC tokens are",
+    },
 ];
 
 const CONNECTION: &str = "Connection";
@@ -316,6 +336,7 @@ pub fn def() -> ConfigDef {
         .default("")
         .group(HEADERS, next())
         .add();
+    Refused::define_all(&mut d, REFUSED, CONNECTION, &mut next);
     d
 }
 
@@ -451,6 +472,7 @@ impl HecConfig {
     /// Parses and checks a connector or task config.
     pub fn parse(config: &Config) -> ConnectResult<Self> {
         let p = def().parse(config).map_err(|e| bad(e.join("\n")))?;
+        Refused::check(REFUSED, config).map_err(bad)?;
         let int = |k: &str| p.long(k).unwrap_or(0);
         let string = |k: &str| p.string(k).unwrap_or_default().to_string();
 

@@ -889,6 +889,32 @@ fn validate_reports_cross_key_errors_on_their_key() {
     assert_eq!(others, 0);
 }
 
+#[test]
+fn settings_rampart_cannot_honour_are_refused_on_their_key_unless_default() {
+    use rampart_core::connector::Connector;
+    let def = crate::config::def();
+    for (key, value) in [
+        ("enable.timestamp.extraction", "true"),
+        ("kerberos.user.principal", "connect@EXAMPLE.COM"),
+        ("kerberos.keytab.path", "/etc/connect.keytab"),
+    ] {
+        let cfg = base("http://a:8088", &[(key, value)]);
+        let values = crate::SplunkSinkConnector::default().validate(&def, &cfg);
+        let v = values.iter().find(|v| v.name == key).unwrap();
+        assert_eq!(v.errors.len(), 1, "{key}: {values:?}");
+        assert!(v.errors[0].contains("not supported"), "{:?}", v.errors);
+    }
+    let spelled_out = base(
+        "http://a:8088",
+        &[
+            ("enable.timestamp.extraction", "false"),
+            ("kerberos.user.principal", ""),
+        ],
+    );
+    let values = crate::SplunkSinkConnector::default().validate(&def, &spelled_out);
+    assert!(values.iter().all(|v| v.errors.is_empty()), "{values:?}");
+}
+
 // A HEC that answers events and ack polls with `status`, then `head`, `pad`
 // bytes of `x` and `tail`, streamed, so a huge answer costs the test no
 // memory.

@@ -764,3 +764,60 @@ mod tests {
         assert_eq!(errors_of(&values, "flush.size").len(), 1);
     }
 }
+
+/// A key of the Java connector Rampart replaces that Rampart cannot honour:
+/// defined with Java's default, so configs that leave it there (or spell
+/// the default out) pass, and refused with a reason otherwise. Accepting it
+/// and ignoring it would run the connector other than its config says.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    /// The key.
+    pub key: &'static str,
+    /// Its type in the Java connector.
+    pub ty: ConfigType,
+    /// The Java connector's default, the only value accepted.
+    pub default: &'static str,
+    /// Why any other value is refused.
+    pub why: &'static str,
+}
+
+impl Refused {
+    /// Defines each key in `group`, numbered by `order`.
+    pub fn define_all(
+        def: &mut ConfigDef,
+        refused: &[Refused],
+        group: &str,
+        mut order: impl FnMut() -> i32,
+    ) {
+        for r in refused {
+            let doc = format!("Refused unless left at its default: {}.", r.why);
+            def.define(r.key, r.ty, Importance::Low, &doc)
+                .default(r.default)
+                .group(group, order())
+                .add();
+        }
+    }
+
+    /// The first key of `refused` set to another value than its default,
+    /// as Kafka's `Invalid value … for configuration …` message (a password
+    /// is not echoed).
+    pub fn check(refused: &[Refused], props: &HashMap<String, String>) -> Result<(), String> {
+        for r in refused {
+            let Some(value) = props.get(r.key) else {
+                continue;
+            };
+            if !value.trim().eq_ignore_ascii_case(r.default) {
+                let shown = if r.ty == ConfigType::Password {
+                    "[hidden]"
+                } else {
+                    value.as_str()
+                };
+                return Err(format!(
+                    "Invalid value {shown} for configuration {}: {}",
+                    r.key, r.why
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -6,7 +6,7 @@ mod providers;
 
 pub use def::{
     originals_with_prefix, split_list, ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance,
-    KeyBuilder, Parsed, ParsedConfig, Validator, Width, NO_DEFAULT_VALUE,
+    KeyBuilder, Parsed, ParsedConfig, Refused, Validator, Width, NO_DEFAULT_VALUE,
 };
 pub use properties::{parse_properties, parse_properties_map, PropertiesError};
 pub use providers::{
