@@ -152,6 +152,13 @@ pub enum SourceError {
         /// The cap.
         max: u64,
     },
+    /// A source that had indicators came back empty: most often a file
+    /// caught between its truncation and its rewrite.
+    #[error("{source_name} is empty; keeping the previous set")]
+    Empty {
+        /// The source.
+        source_name: String,
+    },
     /// The request failed (connection, TLS, timeout).
     #[error("cannot fetch {url}: {error}")]
     Http {
@@ -200,7 +207,10 @@ impl SourceError {
     /// refused client config or a file over the cap will not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SourceError::Io { .. } | SourceError::Http { .. } | SourceError::Thread { .. } => true,
+            SourceError::Io { .. }
+            | SourceError::Http { .. }
+            | SourceError::Thread { .. }
+            | SourceError::Empty { .. } => true,
             SourceError::Status { status, .. } => *status == 429 || *status >= 500,
             // The feed's publisher may fix its content.
             SourceError::Format { .. } => true,
@@ -515,6 +525,14 @@ fn load(
     let Some(body) = loader.fetch()? else {
         return Ok(Outcome::Unchanged);
     };
+    // Not marked as loaded, so the next round reads it again: a writer that
+    // truncates before it writes leaves an empty file for a moment, and
+    // loading it would drop every indicator until the next change.
+    if body.bytes.is_empty() && previous.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(SourceError::Empty {
+            source_name: spec.display(),
+        });
+    }
     let mut builder = SetBuilder::new(spec.ttl_ms, clock(), previous);
     let format = formats::parse(spec.format, &body.bytes, &spec.provider(), &mut builder).map_err(
         |error| SourceError::Format {

@@ -1023,6 +1023,22 @@ fn file_changes_are_reloaded_and_a_broken_file_keeps_the_set() {
     assert!(hits_ip(&t, "198.51.100.2"));
 }
 
+/// A writer that truncates before it writes leaves the file empty for a
+/// moment; the set must not be emptied by a reload that catches it.
+#[test]
+fn a_file_caught_empty_keeps_the_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = feed_file(dir.path(), "l.txt", "198.51.100.1\n");
+    let t = intel_for(&path, &[("reload.interval.ms", "20")]);
+    assert!(hits_ip(&t, "198.51.100.1"));
+    feed_file(dir.path(), "l.txt", "");
+    wait_until(Duration::from_secs(10), "the empty file refused", || {
+        counter(&t, "indicator_loads_total", "failed") >= 1
+    });
+    assert!(hits_ip(&t, "198.51.100.1"));
+    assert_eq!(counter(&t, "indicator_loads_total", "loaded"), 1);
+}
+
 #[test]
 fn ttl_counts_from_load_and_survives_reloads() {
     let dir = tempfile::tempdir().unwrap();
