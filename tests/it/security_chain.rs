@@ -1,5 +1,5 @@
 //! The security transforms end to end, on real logs: the loghub sshd and
-//! Linux syslog samples (`../shared/data/loghub`, brute-force attempts
+//! Linux syslog samples (`testdata/loghub`, brute-force attempts
 //! included) are produced raw to the real broker, and two Elasticsearch
 //! sink connectors index them into osmem-server:
 //!
@@ -45,7 +45,7 @@ fn osmem_url() -> String {
 }
 
 fn loghub() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/loghub")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/loghub")
 }
 
 fn sigma_rules() -> PathBuf {

@@ -38,7 +38,7 @@ fn run_for() -> Duration {
 }
 
 fn loghub_lines() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/loghub");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/loghub");
     let mut lines = Vec::new();
     for f in ["OpenSSH_2k.log", "Linux_2k.log"] {
         let text = std::fs::read_to_string(dir.join(f)).unwrap();
