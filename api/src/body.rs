@@ -43,8 +43,43 @@ pub fn parse(headers: &HeaderMap, body: &Bytes) -> ApiResult<Json> {
     })
 }
 
+/// How Jackson names a JSON token in its "Cannot deserialize" messages.
+fn jackson_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "Null value",
+        Json::Bool(_) => "Boolean value",
+        Json::Number(n) if n.is_f64() => "Floating-point value",
+        Json::Number(_) => "Integer value",
+        Json::String(_) => "String value",
+        Json::Array(_) => "Array value",
+        Json::Object(_) => "Object value",
+    }
+}
+
+/// The 500 Kafka Connect answers when Jackson cannot bind a body: a
+/// malformed body is a server error there, and clients written against it
+/// see the same status here.
+pub fn cannot_deserialize(java_type: &str, v: &Json) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!(
+            "Cannot deserialize value of type `{java_type}` from {}",
+            jackson_kind(v)
+        ),
+    )
+}
+
+/// The Java type a config map body binds to.
+pub const STRING_MAP: &str = "java.util.LinkedHashMap<java.lang.String,java.lang.String>";
+
+/// The body as a JSON object, or Jackson's 500 for binding it to `java_type`.
+pub fn object<'v>(v: &'v Json, java_type: &str) -> ApiResult<&'v serde_json::Map<String, Json>> {
+    v.as_object()
+        .ok_or_else(|| cannot_deserialize(java_type, v))
+}
+
 /// A scalar JSON value as the string Jackson coerces it to.
-fn scalar(key: &str, v: &Json) -> ApiResult<Option<String>> {
+pub fn scalar(key: &str, v: &Json) -> ApiResult<Option<String>> {
     Ok(match v {
         Json::Null => None,
         Json::String(s) => Some(s.clone()),
@@ -55,11 +90,7 @@ fn scalar(key: &str, v: &Json) -> ApiResult<Option<String>> {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!(
                     "Cannot deserialize value of type `java.lang.String` from {} for key \"{key}\"",
-                    if v.is_array() {
-                        "Array value"
-                    } else {
-                        "Object value"
-                    }
+                    jackson_kind(v)
                 ),
             ))
         }
@@ -68,13 +99,8 @@ fn scalar(key: &str, v: &Json) -> ApiResult<Option<String>> {
 
 /// A config map; JSON nulls are kept as `None` (PATCH deletes them).
 pub fn config_map(v: &Json) -> ApiResult<BTreeMap<String, Option<String>>> {
-    let obj = v.as_object().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot deserialize value of type `java.util.Map` from non-object value",
-        )
-    })?;
-    obj.iter()
+    object(v, STRING_MAP)?
+        .iter()
         .map(|(k, v)| Ok((k.clone(), scalar(k, v)?)))
         .collect()
 }

@@ -145,7 +145,11 @@ pub fn service(
 > + Clone
        + Send
        + 'static {
-    router(state, options).map_request(middleware::strip_trailing_slash)
+    // Outside the router: axum adds `Allow` to a 405 after the router's
+    // own layers have run.
+    tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(middleware::options))
+        .service(router(state, options).map_request(middleware::strip_trailing_slash))
 }
 
 /// Serves the API on a bound listener until `shutdown` completes.

@@ -70,6 +70,39 @@ pub(crate) async fn cors(State(cors): State<Arc<Cors>>, req: Request, next: Next
     resp
 }
 
+/// Answers `OPTIONS` on a resource as Jersey does for Kafka Connect: 200
+/// with the resource's methods in `Allow` (and, for a plain-text client,
+/// in the body). A path no route serves stays a 404.
+pub(crate) async fn options(req: Request, next: Next) -> Response {
+    if req.method() != Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.trim().eq_ignore_ascii_case("application/json"));
+    let resp = next.run(req).await;
+    let allowed = match resp.headers().get(header::ALLOW) {
+        Some(a) if resp.status() == StatusCode::METHOD_NOT_ALLOWED => a.to_str().unwrap_or(""),
+        _ => return resp,
+    };
+    let mut methods: Vec<&str> = allowed.split(',').map(str::trim).collect();
+    methods.push("OPTIONS");
+    let (content_type, body) = if json {
+        ("application/json", String::new())
+    } else {
+        ("text/plain", methods.join(", "))
+    };
+    let mut out = (StatusCode::OK, body).into_response();
+    let h = out.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&methods.join(",")) {
+        h.insert(header::ALLOW, v);
+    }
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    out
+}
+
 /// HTTP basic credentials, from a file of `user: password` lines (the
 /// format of Kafka's `PropertyFileLoginModule`).
 #[derive(Debug, Clone, Default)]

@@ -120,8 +120,22 @@ fn comparable(mode: &str, body: &Value) -> Value {
             // the ones Java has, which `compare_plugins` checks are present.
             body.clone()
         }
+        "jackson" => jackson_message(body),
         _ => cut_plugin_list(&scrub(body)),
     }
+}
+
+/// A body Jackson could not bind, to the point where Java's message goes on
+/// with the parser's token and source location and Rampart's with the key:
+/// `Cannot deserialize value of type `X` from Y value`.
+fn jackson_message(body: &Value) -> Value {
+    let msg = body["message"].as_str().unwrap_or_default();
+    let end = [" (token `", "\n at [Source", " for key \""]
+        .iter()
+        .filter_map(|cut| msg.find(cut))
+        .min()
+        .unwrap_or(msg.len());
+    json!({"error_code": body["error_code"], "message": &msg[..end]})
 }
 
 // Java and Rampart have different plugins, so the list an "unknown

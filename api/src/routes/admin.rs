@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::body::{parse, query_values};
+use crate::body::{config_map, parse, query_values};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -43,8 +43,10 @@ pub(crate) async fn set(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let body = parse(&headers, &body)?;
-    let level = body.get("level").and_then(|l| l.as_str()).ok_or_else(|| {
+    // Kafka binds the body to Map<String,String>: a body of another shape
+    // is Jackson's 500 there, and a missing level a 400.
+    let body = config_map(&parse(&headers, &body)?)?;
+    let level = body.get("level").cloned().flatten().ok_or_else(|| {
         ApiError::bad_request("Desired 'level' parameter was not specified in request.")
     })?;
     let upper = level.to_ascii_uppercase();

@@ -12,7 +12,9 @@ use rampart_core::herder::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::body::{config, config_map, java_bool, parse, query_values};
+use crate::body::{
+    cannot_deserialize, config, config_map, java_bool, object, parse, query_values, scalar,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -58,11 +60,15 @@ pub(crate) async fn create(
     let body = parse(&headers, &body)?;
     // A missing name is an empty one, which validation then refuses with
     // Java's message ("Invalid value  for configuration name: …").
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(|n| n.trim().to_string())
-        .unwrap_or_default();
+    let body = object(
+        &body,
+        "org.apache.kafka.connect.runtime.rest.entities.CreateConnectorRequest",
+    )?;
+    let name = match body.get("name") {
+        Some(n) => scalar("name", n)?.map(|n| n.trim().to_string()),
+        None => None,
+    }
+    .unwrap_or_default();
     let mut cfg = match body.get("config") {
         Some(c) if !c.is_null() => config(c)?,
         _ => return Err(ApiError::bad_request("Connector config must be provided")),
@@ -236,10 +242,10 @@ pub(crate) async fn put_task_configs(
 ) -> ApiResult<Response> {
     let configs = match parse(&headers, &body)? {
         Value::Array(items) => items.iter().map(config).collect::<ApiResult<Vec<_>>>()?,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cannot deserialize request body: expected an array of task configs",
+        other => {
+            return Err(cannot_deserialize(
+                "java.util.ArrayList<java.util.Map<java.lang.String,java.lang.String>>",
+                &other,
             ))
         }
     };
