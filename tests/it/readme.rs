@@ -21,7 +21,7 @@ fn readme_config_reference_is_current() {
     if readme[start..end] == generated {
         return;
     }
-    if std::env::var("BLESS").is_ok_and(|v| v == "1") {
+    if rampart_core::golden::bless() {
         let updated = format!("{}{}{}", &readme[..start], generated, &readme[end..]);
         std::fs::write(&path, updated).expect("README.md is writable");
         return;

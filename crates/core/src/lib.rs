@@ -10,6 +10,8 @@ pub mod connector;
 pub mod converter;
 pub mod data;
 mod error;
+#[cfg(any(test, feature = "golden"))]
+pub mod golden;
 pub mod herder;
 pub mod record;
 pub mod transform;

@@ -19,7 +19,7 @@
 //! original Kafka position), which transforms must never change.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Map, Value as Json};
 
@@ -29,7 +29,7 @@ use crate::data::{SchemaAndValue, SchemaRef, Value};
 use crate::record::{ConnectRecord, Headers, KafkaPosition, TopicPartition};
 
 #[cfg(test)]
-fn testdata() -> PathBuf {
+fn testdata() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/transforms")
 }
 
@@ -261,40 +261,11 @@ fn golden() {
     run_dir(&testdata(), super::registry::builtin());
 }
 
-/// Runs every golden file in `dir` against the classes of `plugins`, and
-/// panics with every mismatch; with `BLESS` set, rewrites the expectations
-/// instead. Other crates' transforms use it through the `golden` feature.
-// Test support: a missing or unreadable golden file is the test failing.
-#[allow(clippy::expect_used)]
+/// Runs every golden file in `dir` against the classes of `plugins`, with
+/// the shared harness ([`crate::golden::check_dir`]): mismatches fail, and
+/// `BLESS=1` rewrites the expectations. Other crates' transforms use it
+/// through the `golden` feature.
 pub fn run_dir(dir: &Path, plugins: &TransformPlugins) {
-    let bless = std::env::var_os("BLESS").is_some();
     let codec = Codec::new();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the golden directory exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no golden files found");
-    let mut report = Vec::new();
-    for path in &paths {
-        let text = std::fs::read_to_string(path).expect("golden file is readable");
-        let file: Json = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
-        let (actual, failures) = run_file(&codec, &file, plugins);
-        if bless {
-            let mut out = serde_json::to_string_pretty(&actual).expect("JSON serializes");
-            out.push('\n');
-            if out != text {
-                std::fs::write(path, out).expect("golden file is writable");
-            }
-        } else if !failures.is_empty() {
-            report.push(format!("{}:\n  {}", path.display(), failures.join("\n  ")));
-        }
-    }
-    assert!(
-        report.is_empty(),
-        "golden mismatches (rerun with BLESS=1 after review):\n{}",
-        report.join("\n")
-    );
+    crate::golden::check_dir(dir, |_, file| run_file(&codec, file, plugins));
 }

@@ -244,33 +244,5 @@ fn run_file(file: &Json) -> (Json, Vec<String>) {
 
 #[test]
 fn golden() {
-    let bless = std::env::var_os("BLESS").is_some();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(testdata())
-        .expect("testdata/parse exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no golden files found");
-    let mut report = Vec::new();
-    for path in &paths {
-        let text = std::fs::read_to_string(path).expect("golden file is readable");
-        let file: Json = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
-        let (actual, failures) = run_file(&file);
-        if bless {
-            let mut out = serde_json::to_string_pretty(&actual).expect("JSON serializes");
-            out.push('\n');
-            if out != text {
-                std::fs::write(path, out).expect("golden file is writable");
-            }
-        } else if !failures.is_empty() {
-            report.push(format!("{}:\n  {}", path.display(), failures.join("\n  ")));
-        }
-    }
-    assert!(
-        report.is_empty(),
-        "golden mismatches (rerun with BLESS=1 after review):\n{}",
-        report.join("\n")
-    );
+    rampart_core::golden::check_dir(&testdata(), |_, file| run_file(file));
 }
