@@ -39,7 +39,7 @@ pub mod fuzzing {
 pub use task::ElasticsearchSinkTask;
 
 /// `io.confluent.connect.elasticsearch.ElasticsearchSinkConnector`
-pub fn plugin() -> ConnectorPlugin {
+pub fn sink_plugin() -> ConnectorPlugin {
     ConnectorPlugin {
         class: "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
         aliases: &[],

@@ -38,7 +38,7 @@ fn connectors() -> Vec<ConnectorPlugin> {
         rampart_connector_syslog::source_plugin(),
         rampart_connector_splunk_hec::sink_plugin(),
         rampart_connector_s3::sink_plugin(),
-        rampart_connector_elasticsearch::plugin(),
+        rampart_connector_elasticsearch::sink_plugin(),
     ]
 }
 
