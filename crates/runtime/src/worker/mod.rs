@@ -496,6 +496,7 @@ impl Worker {
                     submitted,
                     failed: Some(failed),
                     offsets: self.offsets.clone(),
+                    unwritten: Default::default(),
                     context: SourceTaskContext {
                         offsets: Arc::new(crate::stores::ConnectorOffsetReader {
                             store: self.offsets.clone(),

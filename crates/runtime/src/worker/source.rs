@@ -13,10 +13,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use tokio::sync::{oneshot, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::errors::{RawRecord, Stage};
-use super::submitted::{Position, SourceProducerContext, SubmittedRecords};
+use super::submitted::{Committable, Position, SourceProducerContext, SubmittedRecords};
 use super::topic_creation::TopicCreator;
 use super::{TaskShared, TaskStatus};
 use crate::stores::OffsetBackingStore;
@@ -36,6 +36,8 @@ pub(crate) struct SourceTaskRunner {
     /// The first delivery failure, from the producer's callback.
     pub(crate) failed: Option<oneshot::Receiver<ConnectError>>,
     pub(crate) offsets: Arc<dyn OffsetBackingStore>,
+    /// Offsets whose write to the store failed, written again next flush.
+    pub(crate) unwritten: Committable,
     pub(crate) context: SourceTaskContext,
     pub(crate) topics: TopicCreator,
     /// The converted value of the record being sent, reused: librdkafka
@@ -150,23 +152,34 @@ impl SourceTaskRunner {
         let metrics = &self.shared.metrics;
         metrics.record_in_flight(self.submitted.outstanding());
         let started = Instant::now();
-        let entries: Vec<_> = self
-            .submitted
-            .take_committable()
-            .into_values()
-            .map(|(p, o)| (p, Some(o)))
-            .collect();
+        // Offsets a failed write left behind go again, unless the records
+        // acknowledged since moved their partitions on.
+        let mut committable = std::mem::take(&mut self.unwritten);
+        committable.extend(self.submitted.take_committable());
         // As Java's `commitOffsets`, a flush with nothing to write is a
         // successful commit too.
-        if entries.is_empty() {
+        if committable.is_empty() {
             metrics.record_commit(true, started.elapsed(), false);
             return Ok(());
         }
+        let entries: Vec<_> = committable
+            .values()
+            .map(|(p, o)| (p.clone(), Some(o.clone())))
+            .collect();
         debug!(task = %self.shared.id, partitions = entries.len(), "committing source offsets");
         let written = self.offsets.put(&self.shared.id.connector, entries).await;
         metrics.record_commit(written.is_ok(), started.elapsed(), false);
-        written?;
-        self.task.commit().await
+        match written {
+            Ok(()) => self.task.commit().await,
+            // As Java's `OffsetStorageWriter.cancelFlush`: the task goes on
+            // and the next flush writes these offsets again. A full disk
+            // under the offsets file must not stop a syslog listener.
+            Err(e) => {
+                error!(task = %self.shared.id, error = %e, partitions = committable.len(), "failed to flush offsets to storage; retrying at the next flush");
+                self.unwritten = committable;
+                Ok(())
+            }
+        }
     }
 
     async fn send(&mut self, mut record: SourceRecord) -> ConnectResult<()> {
