@@ -33,12 +33,12 @@ use crate::support::{
 
 const CLASS: &str = "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector";
 
-fn osmem_url() -> String {
+pub(crate) fn osmem_url() -> String {
     std::env::var("RAMPART_OSMEM_URL").unwrap_or_else(|_| "http://127.0.0.1:19201".to_string())
 }
 
 /// Fails with a clear message when osmem-server is not running.
-async fn require_osmem() -> reqwest::Client {
+pub(crate) async fn require_osmem() -> reqwest::Client {
     let client = reqwest::Client::new();
     let ok = client
         .get(osmem_url())

@@ -18,6 +18,8 @@ mod distributed_workers;
 mod elasticsearch;
 mod errant_reporter;
 mod errors_dlq;
+mod fault_proxy;
+mod faults;
 mod file_pipeline;
 mod kafka_security;
 mod metrics_parity;

@@ -18,7 +18,7 @@ use crate::support::{
 };
 
 #[path = "../../connectors/splunk-hec/src/tests/receiver.rs"]
-mod receiver;
+pub(crate) mod receiver;
 
 use receiver::{Behaviour, Receiver};
 
