@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value as Json};
 
 use crate::fault_proxy::{FaultProxy, Mode};
+use crate::s3;
+use crate::splunk_hec::receiver::{Behaviour, Receiver};
 use crate::support::{
     await_deliveries, bootstrap, committed_sum, create_topic, eventually, free_port, rss_mb,
     send_queued, status, unique, worker_properties, WorkerProcess,
@@ -78,18 +80,6 @@ fn connector_file(dir: &Path, name: &str, config: Json) -> std::path::PathBuf {
     std::fs::write(&path, json!({"name": name, "config": config}).to_string())
         .expect("temp dir is writable");
     path
-}
-
-/// Received sequence numbers to (received, duplicated, lost).
-fn tally(seqs: impl IntoIterator<Item = u64>) -> (u64, u64, u64) {
-    let mut seen: HashMap<u64, u64> = HashMap::new();
-    for s in seqs {
-        *seen.entry(s).or_default() += 1;
-    }
-    let received = seen.values().sum();
-    let duplicated = seen.values().map(|n| n - 1).sum();
-    let lost = (0..RECORDS).filter(|s| !seen.contains_key(s)).count() as u64;
-    (received, duplicated, lost)
 }
 
 /// Runs the profile against a sink whose peer is behind `proxy`:
@@ -169,7 +159,7 @@ where
     committed(RECORDS).await;
     let caught_up = up.elapsed();
     peak_rss_mb = peak_rss_mb.max(rss_mb(worker.pid()));
-    let (received, duplicated, lost) = tally(received().await);
+    let (received, duplicated, lost) = tally_n(&received().await, RECORDS);
     worker.terminate();
     let f = Figures {
         sent: RECORDS,
@@ -215,17 +205,14 @@ where
     f
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn elasticsearch_outage_then_503s_loses_and_duplicates_nothing() {
-    let osmem = crate::elasticsearch::require_osmem().await;
-    let proxy = FaultProxy::start(&crate::elasticsearch::osmem_url()).await;
-    let topic = unique("fault-es");
-    let index = topic.to_lowercase();
-    let config = json!({
+// The sinks' configs and how to read back what their peers hold.
+
+fn es_config(topic: &str, url: &str) -> Json {
+    json!({
         "connector.class": "ElasticsearchSinkConnector",
         "tasks.max": "1",
         "topics": topic,
-        "connection.url": proxy.url,
+        "connection.url": url,
         "key.ignore": "true",
         "schema.ignore": "true",
         "batch.size": "500",
@@ -233,70 +220,127 @@ async fn elasticsearch_outage_then_503s_loses_and_duplicates_nothing() {
         // reach the 24 h cap long before they run out.
         "max.retries": "20",
         "retry.backoff.ms": "250",
-    });
-    let read_back = || async {
-        let mut seqs = Vec::new();
-        for (lo, hi) in [(0, RECORDS / 2), (RECORDS / 2, RECORDS)] {
-            let body: Json = osmem
-                .post(format!(
-                    "{}/{index}/_search",
-                    crate::elasticsearch::osmem_url()
-                ))
-                .json(&json!({"size": 10000, "query": {"range": {"seq": {"gte": lo, "lt": hi}}}}))
-                .send()
-                .await
-                .expect("osmem answers")
-                .json()
-                .await
-                .expect("search answer is JSON");
-            seqs.extend(
-                body["hits"]["hits"]
-                    .as_array()
-                    .expect("hits")
-                    .iter()
-                    .filter_map(|h| h["_source"]["seq"].as_u64()),
-            );
+    })
+}
+
+/// Every `seq` in the index (the topic's name, lower-cased).
+async fn es_seqs(client: &reqwest::Client, index: &str, records: u64) -> Vec<u64> {
+    let url = crate::elasticsearch::osmem_url();
+    let _ = client.post(format!("{url}/{index}/_refresh")).send().await;
+    let mut seqs = Vec::new();
+    let page = 10_000;
+    let mut lo = 0;
+    while lo < records {
+        let body: Json = client
+            .post(format!("{url}/{index}/_search"))
+            .json(&json!({"size": page, "query": {"range": {"seq": {"gte": lo, "lt": lo + page / 2}}}}))
+            .send()
+            .await
+            .expect("osmem answers")
+            .json()
+            .await
+            .expect("search answer is JSON");
+        seqs.extend(
+            body["hits"]["hits"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h["_source"]["seq"].as_u64()),
+        );
+        lo += page / 2;
+    }
+    seqs
+}
+
+const HEC_TOKEN: &str = "0b3c9d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+
+fn hec_config(topic: &str, url: &str) -> Json {
+    json!({
+        "connector.class": "SplunkSinkConnector",
+        "tasks.max": "1",
+        "topics": topic,
+        "splunk.hec.uri": url,
+        "splunk.hec.token": HEC_TOKEN,
+        "splunk.hec.ack.enabled": "true",
+        "splunk.hec.ack.poll.interval": "1",
+        "splunk.hec.backoff.threshhold.seconds": "4",
+        "splunk.hec.lb.poll.interval": "1",
+    })
+}
+
+fn hec_seqs(rx: &Receiver) -> Vec<u64> {
+    rx.received()
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Json>(&r.text()).ok())
+        .filter_map(|v| v["seq"].as_u64())
+        .collect()
+}
+
+async fn hec_receiver() -> Receiver {
+    Receiver::start(
+        HEC_TOKEN,
+        Behaviour {
+            ack: true,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+fn s3_config(topic: &str, bucket: &str, url: &str) -> Json {
+    json!({
+        "connector.class": "io.confluent.connect.s3.S3SinkConnector",
+        "tasks.max": "1",
+        "topics": topic,
+        "s3.bucket.name": bucket,
+        "s3.region": "us-east-1",
+        "store.url": url,
+        "aws.access.key.id": "test",
+        "aws.secret.access.key": "test",
+        "storage.class": "io.confluent.connect.s3.storage.S3Storage",
+        "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        // Each partition's records fill whole objects, so every offset is
+        // committed without a rotation timer.
+        "flush.size": "100",
+        "s3.retry.backoff.ms": "250",
+    })
+}
+
+async fn s3_seqs(client: &reqwest::Client, bucket: &str) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    for key in s3::list(client, bucket).await {
+        let body = s3::get(client, bucket, &key).await;
+        for line in String::from_utf8(body).expect("JSON lines").lines() {
+            let v: Json = serde_json::from_str(line).expect("a JSON line");
+            seqs.extend(v["seq"].as_u64());
         }
-        seqs
-    };
+    }
+    seqs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn elasticsearch_outage_then_503s_loses_and_duplicates_nothing() {
+    let osmem = crate::elasticsearch::require_osmem().await;
+    let proxy = FaultProxy::start(&crate::elasticsearch::osmem_url()).await;
+    let topic = unique("fault-es");
+    let index = topic.to_lowercase();
+    let config = es_config(&topic, &proxy.url);
     // Confluent's connector, and so this one, doubles its backoff up to
     // 24 h: after a long outage the next try may be far off.
+    let read_back = || es_seqs(&osmem, &index, RECORDS);
     let f = sink_outage("fault-es", &proxy, &topic, config, None, read_back).await;
     assert_eq!(f.duplicated, 0, "document ids are topic+partition+offset");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn splunk_hec_outage_then_503s_loses_nothing() {
-    use crate::splunk_hec::receiver::{Behaviour, Receiver};
-    const TOKEN: &str = "0b3c9d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
-    let rx = Receiver::start(
-        TOKEN,
-        Behaviour {
-            ack: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let rx = hec_receiver().await;
     let proxy = FaultProxy::start(&rx.url).await;
     let topic = unique("fault-hec");
-    let config = json!({
-        "connector.class": "SplunkSinkConnector",
-        "tasks.max": "1",
-        "topics": topic,
-        "splunk.hec.uri": proxy.url,
-        "splunk.hec.token": TOKEN,
-        "splunk.hec.ack.enabled": "true",
-        "splunk.hec.ack.poll.interval": "1",
-        "splunk.hec.backoff.threshhold.seconds": "4",
-        "splunk.hec.lb.poll.interval": "1",
-    });
-    let read_back = || async {
-        rx.received()
-            .iter()
-            .filter_map(|r| serde_json::from_str::<Json>(&r.text()).ok())
-            .filter_map(|v| v["seq"].as_u64())
-            .collect()
-    };
+    let config = hec_config(&topic, &proxy.url);
+    let read_back = || async { hec_seqs(&rx) };
     let cap = Some(Duration::from_secs(4));
     let f = sink_outage("fault-hec", &proxy, &topic, config, cap, read_back).await;
     // HEC has no idempotent writes: an acknowledgement lost with a cut
@@ -306,41 +350,13 @@ async fn splunk_hec_outage_then_503s_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_outage_then_503s_loses_and_duplicates_nothing() {
-    use crate::s3::{create_bucket, get, list, moto};
     let client = reqwest::Client::new();
     let bucket = unique("fault-s3").to_lowercase();
-    create_bucket(&client, &bucket).await;
-    let proxy = FaultProxy::start(&moto()).await;
+    s3::create_bucket(&client, &bucket).await;
+    let proxy = FaultProxy::start(&s3::moto()).await;
     let topic = unique("fault-s3");
-    let config = json!({
-        "connector.class": "io.confluent.connect.s3.S3SinkConnector",
-        "tasks.max": "1",
-        "topics": topic,
-        "s3.bucket.name": bucket,
-        "s3.region": "us-east-1",
-        "store.url": proxy.url,
-        "aws.access.key.id": "test",
-        "aws.secret.access.key": "test",
-        "storage.class": "io.confluent.connect.s3.storage.S3Storage",
-        "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
-        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "value.converter.schemas.enable": "false",
-        // Each partition's half of the records fills whole objects, so
-        // every offset is committed without a rotation timer.
-        "flush.size": "100",
-        "s3.retry.backoff.ms": "250",
-    });
-    let read_back = || async {
-        let mut seqs = Vec::new();
-        for key in list(&client, &bucket).await {
-            let body = get(&client, &bucket, &key).await;
-            for line in String::from_utf8(body).expect("JSON lines").lines() {
-                let v: Json = serde_json::from_str(line).expect("a JSON line");
-                seqs.extend(v["seq"].as_u64());
-            }
-        }
-        seqs
-    };
+    let config = s3_config(&topic, &bucket, &proxy.url);
+    let read_back = || s3_seqs(&client, &bucket);
     // storage.rs: retries double up to 10 s.
     let cap = Some(Duration::from_secs(10));
     let f = sink_outage("fault-s3", &proxy, &topic, config, cap, read_back).await;
@@ -511,4 +527,199 @@ async fn a_full_disk_under_the_offsets_file_is_logged_and_recovered_from() {
     assert_eq!(lost, 0, "lines lost");
     assert_eq!(duplicated, 0, "lines sent twice");
     worker.terminate();
+}
+
+/// Received sequence numbers to (received, duplicated, lost) over `0..n`.
+fn tally_n(seqs: &[u64], n: u64) -> (u64, u64, u64) {
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    for s in seqs {
+        *seen.entry(*s).or_default() += 1;
+    }
+    let duplicated = seen.values().map(|k| k - 1).sum();
+    let lost = (0..n).filter(|s| !seen.contains_key(s)).count() as u64;
+    (seqs.len() as u64, duplicated, lost)
+}
+
+fn append_records(file: &Path, seqs: std::ops::Range<u64>) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .expect("input file");
+    let mut text = String::new();
+    for seq in seqs {
+        text.push_str(&value(seq));
+        text.push('\n');
+    }
+    f.write_all(text.as_bytes()).expect("input written");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_restart_mid_stream_loses_nothing_in_a_source_or_any_sink() {
+    const N: u64 = 3000;
+    let (down_for, _) = profile();
+    let mut broker = crate::support::OwnBroker::listening().await;
+    let client = crate::elasticsearch::require_osmem().await;
+    let rx = hec_receiver().await;
+    let bucket = unique("fault-broker").to_lowercase();
+    s3::create_bucket(&client, &bucket).await;
+    let topic = unique("fault-broker");
+    let index = topic.to_lowercase();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "").expect("input file");
+    let port = free_port();
+    let props = worker_properties(
+        dir.path(),
+        port,
+        &[("bootstrap.servers", broker.address.as_str())],
+    );
+    let files = [
+        connector_file(
+            dir.path(),
+            "broker-src",
+            json!({"connector.class": "FileStreamSource", "file": input, "topic": topic}),
+        ),
+        connector_file(
+            dir.path(),
+            "broker-es",
+            es_config(&topic, &crate::elasticsearch::osmem_url()),
+        ),
+        connector_file(dir.path(), "broker-hec", hec_config(&topic, &rx.url)),
+        connector_file(
+            dir.path(),
+            "broker-s3",
+            s3_config(&topic, &bucket, &s3::moto()),
+        ),
+    ];
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &files);
+    worker.wait_healthy().await;
+    let pid = worker.pid();
+    // Every sink has committed `n`: all of it is at its peer.
+    let all_committed = |n: u64| {
+        let (client, url) = (&client, worker.url.clone());
+        async move {
+            for name in ["broker-es", "broker-hec", "broker-s3"] {
+                eventually(
+                    &format!("{name}: {n} offsets committed"),
+                    Duration::from_secs(300),
+                    || async {
+                        (committed_sum(client, &url, name).await? >= n as i64).then_some(())
+                    },
+                )
+                .await;
+            }
+        }
+    };
+
+    append_records(&input, 0..N / 3);
+    all_committed(N / 3).await;
+    broker.stop().await;
+    // Read by the source while the broker is away.
+    append_records(&input, N / 3..2 * N / 3);
+    // The outage is a length of time, not a synchronisation.
+    tokio::time::sleep(down_for).await;
+    broker.resume().await;
+    append_records(&input, 2 * N / 3..N);
+    all_committed(N).await;
+    assert_eq!(worker.pid(), pid, "the same worker process carried on");
+    for name in ["broker-src", "broker-es", "broker-hec", "broker-s3"] {
+        let state = status(&client, &worker.url, name).await;
+        assert_eq!(state["tasks"][0]["state"], "RUNNING", "{name}: {state}");
+    }
+    let peak_rss_mb = rss_mb(worker.pid());
+    let cases = [
+        ("elasticsearch", es_seqs(&client, &index, N).await),
+        ("hec", hec_seqs(&rx)),
+        ("s3", s3_seqs(&client, &bucket).await),
+    ];
+    for (sink, seqs) in &cases {
+        let (received, duplicated, lost) = tally_n(seqs, N);
+        println!(
+            "fault case broker-restart ({sink}): broker down {down_for:?} mid-stream: sent {N}, received {received}, duplicated {duplicated}, lost {lost}; worker RSS {peak_rss_mb:.1} MB at the end"
+        );
+        assert_eq!(lost, 0, "{sink}: records lost over the broker restart");
+    }
+    worker.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_sigkills_lose_nothing_and_idempotent_sinks_duplicate_nothing() {
+    let full = std::env::var("RAMPART_FAULTS").is_ok_and(|v| v == "full");
+    let (n, kills): (u64, u64) = if full { (1_000_000, 10) } else { (60_000, 4) };
+    let client = crate::elasticsearch::require_osmem().await;
+    let bucket = unique("fault-kill").to_lowercase();
+    s3::create_bucket(&client, &bucket).await;
+    let topic = unique("fault-kill");
+    let index = topic.to_lowercase();
+    create_topic(&topic, 2).await;
+    produce(&topic, 0..n).await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(dir.path(), port, &[]);
+    let files = [
+        connector_file(
+            dir.path(),
+            "kill-es",
+            es_config(&topic, &crate::elasticsearch::osmem_url()),
+        ),
+        connector_file(
+            dir.path(),
+            "kill-s3",
+            s3_config(&topic, &bucket, &s3::moto()),
+        ),
+    ];
+    let progress = |url: String| {
+        let client = &client;
+        async move {
+            let mut least = i64::MAX;
+            for name in ["kill-es", "kill-s3"] {
+                least = least.min(committed_sum(client, &url, name).await.unwrap_or(0));
+            }
+            least
+        }
+    };
+    let mut peak_rss_mb = 0f64;
+    for k in 1..=kills {
+        let mut worker = WorkerProcess::start(dir.path(), &props, port, &files);
+        worker.wait_healthy().await;
+        // Killed once both sinks are k/(kills+1) of the way: mid-run,
+        // with work committed and work in flight.
+        let mark = (n * k / (kills + 1)) as i64;
+        eventually(
+            &format!("kill {k}: {mark} offsets committed by both sinks"),
+            Duration::from_secs(600),
+            || async { (progress(worker.url.clone()).await >= mark).then_some(()) },
+        )
+        .await;
+        peak_rss_mb = peak_rss_mb.max(rss_mb(worker.pid()));
+        worker.kill9();
+    }
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &files);
+    worker.wait_healthy().await;
+    eventually(
+        &format!("all {n} offsets committed by both sinks"),
+        Duration::from_secs(600),
+        || async { (progress(worker.url.clone()).await >= n as i64).then_some(()) },
+    )
+    .await;
+    peak_rss_mb = peak_rss_mb.max(rss_mb(worker.pid()));
+    worker.terminate();
+    for (sink, seqs) in [
+        ("elasticsearch", es_seqs(&client, &index, n).await),
+        ("s3", s3_seqs(&client, &bucket).await),
+    ] {
+        let (received, duplicated, lost) = tally_n(&seqs, n);
+        println!(
+            "fault case sigkill ({sink}): {kills} SIGKILLs over {n} records: sent {n}, received {received}, duplicated {duplicated}, lost {lost}; peak RSS {peak_rss_mb:.1} MB"
+        );
+        assert_eq!(lost, 0, "{sink}: records lost");
+        assert_eq!(
+            duplicated, 0,
+            "{sink}: idempotent writes duplicated records"
+        );
+    }
 }
