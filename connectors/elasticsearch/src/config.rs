@@ -39,6 +39,8 @@ pub const FLUSH_SYNCHRONOUSLY: &str = "flush.synchronously";
 pub const MAX_RETRIES: &str = "max.retries";
 /// `retry.backoff.ms`
 pub const RETRY_BACKOFF_MS: &str = "retry.backoff.ms";
+/// `retry.backoff.max.ms` (Rampart's own)
+pub const RETRY_BACKOFF_MAX_MS: &str = "retry.backoff.max.ms";
 /// `connection.compression`
 pub const COMPRESSION: &str = "connection.compression";
 /// `max.connection.idle.time.ms`
@@ -167,6 +169,11 @@ pub fn def() -> ConfigDef {
     d.define(RETRY_BACKOFF_MS, ConfigType::Long, Importance::Low, "How long to wait in milliseconds before attempting the first retry of a failed indexing request. Each later retry waits twice as long, with random jitter, up to 24 hours.")
         .default("100")
         .validator(Validator::at_least(0.0))
+        .group(CONNECTOR, next())
+        .add();
+    d.define(RETRY_BACKOFF_MAX_MS, ConfigType::Long, Importance::Low, "Rampart's own: the longest wait, in milliseconds, between retries of a failed indexing request. The default, 24 hours, is Confluent's fixed cap; lower it so that indexing resumes soon after a long outage ends (with a high max.retries, a doubling wait can otherwise reach minutes or hours).")
+        .default("86400000")
+        .validator(Validator::at_least(1.0))
         .group(CONNECTOR, next())
         .add();
     d.define(
@@ -423,6 +430,8 @@ pub struct EsConfig {
     pub max_retries: u32,
     /// First retry's backoff.
     pub retry_backoff: Duration,
+    /// The longest wait between retries.
+    pub retry_backoff_max: Duration,
     /// Gzip request bodies.
     pub compression: bool,
     /// Idle connection lifetime.
@@ -525,6 +534,7 @@ impl EsConfig {
             flush_synchronously: p.bool(FLUSH_SYNCHRONOUSLY),
             max_retries: long(MAX_RETRIES).clamp(0, u32::MAX as i64) as u32,
             retry_backoff: ms(RETRY_BACKOFF_MS),
+            retry_backoff_max: ms(RETRY_BACKOFF_MAX_MS),
             compression: p.bool(COMPRESSION),
             idle_timeout: (idle >= 0).then(|| Duration::from_millis(idle as u64)),
             connect_timeout: ms(CONNECTION_TIMEOUT_MS),

@@ -511,12 +511,13 @@ fn cut(st: &mut State, cfg: &EsConfig) -> Vec<Item> {
 }
 
 /// Exponential backoff with jitter: between half and all of
-/// `retry.backoff.ms * 2^(attempt-1)`.
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
+/// `retry.backoff.ms * 2^(attempt-1)`, that capped at `max` (and 24 h).
+pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let cap = max.min(MAX_BACKOFF);
     let exp = base
         .checked_mul(1u32 << attempt.saturating_sub(1).min(30))
-        .unwrap_or(MAX_BACKOFF)
-        .min(MAX_BACKOFF);
+        .unwrap_or(cap)
+        .min(cap);
     let half = exp / 2;
     half + half.mul_f64(fastrand::f64())
 }
@@ -572,7 +573,7 @@ async fn send(shared: Arc<Shared>, mut items: Vec<Item>, _permit: OwnedSemaphore
             )));
             return;
         }
-        let wait = backoff(cfg.retry_backoff, attempt);
+        let wait = backoff(cfg.retry_backoff, cfg.retry_backoff_max, attempt);
         shared.retries.retried();
         warn!(records = items.len(), attempt, wait_ms = wait.as_millis() as u64, error = %last_error, "retrying bulk request");
         tokio::time::sleep(wait).await;

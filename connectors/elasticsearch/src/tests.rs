@@ -480,12 +480,20 @@ fn bulk_response_that_does_not_match_the_request_is_an_error() {
 #[test]
 fn backoff_grows_with_jitter_and_is_capped() {
     let base = Duration::from_millis(100);
+    let day = Duration::from_secs(24 * 3600);
     for attempt in 1..6 {
         let full = base * (1 << (attempt - 1));
-        let d = backoff(base, attempt);
+        let d = backoff(base, day, attempt);
         assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
     }
-    assert!(backoff(base, 200) <= Duration::from_secs(24 * 3600));
+    assert!(backoff(base, day, 200) <= day);
+    assert!(backoff(base, day * 365, 200) <= day);
+    // retry.backoff.max.ms: the doubling stops at the cap, jitter under it.
+    let cap = Duration::from_secs(10);
+    for attempt in 8..40 {
+        let d = backoff(base, cap, attempt);
+        assert!(d >= cap / 2 && d <= cap, "{attempt}: {d:?}");
+    }
 }
 
 #[test]
