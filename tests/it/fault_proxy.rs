@@ -1,8 +1,14 @@
 //! A TCP proxy between the worker and a sink's peer that plays the peer's
-//! failures: passing bytes both ways, refusing connections as a stopped
-//! server does, or answering every HTTP request 503 as an overloaded one
-//! (or a load balancer with no healthy backend) does. Each change of mode
-//! cuts the connections open at the time, as a restart or failover does.
+//! failures and the network's: passing bytes both ways, refusing
+//! connections as a stopped server does, answering every HTTP request 503
+//! as an overloaded one (or a load balancer with no healthy backend) does,
+//! a slow and lossy path, and a partition. `tc netem` cannot run on this
+//! kernel (no `sch_netem`), so the network's faults are played here, in
+//! user space: what TCP makes of loss, a retransmission's delay.
+//!
+//! Refusing and 503s cut the connections open at the time, as a restart or
+//! failover does; slowness and a partition leave them open, and a healed
+//! partition lets their bytes through again.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// What the peer does.
+/// What the peer, or the network before it, does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Bytes go through to the real peer.
@@ -23,7 +29,27 @@ pub enum Mode {
     Refuse,
     /// Every request is answered `503 Service Unavailable`.
     Unavailable,
+    /// Every chunk waits `delay`; `loss_percent` of them also wait a
+    /// retransmission timeout (200 ms, Linux's least), as a lost segment does.
+    Slow {
+        /// One-way delay per chunk.
+        delay: Duration,
+        /// Chunks lost and sent again, in percent.
+        loss_percent: u32,
+    },
+    /// Nothing gets through either way; connections stay open.
+    Partition,
 }
+
+impl Mode {
+    /// Whether connections survive the switch to this mode.
+    fn keeps_connections(self) -> bool {
+        matches!(self, Mode::Pass | Mode::Slow { .. } | Mode::Partition)
+    }
+}
+
+/// Linux's minimum retransmission timeout.
+const RTO: Duration = Duration::from_millis(200);
 
 /// The proxy, running until dropped.
 pub struct FaultProxy {
@@ -88,8 +114,15 @@ async fn run(
     answered: Arc<AtomicU64>,
 ) {
     let mut listener = Some(first);
+    let mut connections = JoinSet::new();
+    let mut was = Mode::Pass;
     loop {
         let mode = *modes.borrow_and_update();
+        if !(mode.keeps_connections() && was.keeps_connections()) {
+            // Dropping the set aborts every connection.
+            connections = JoinSet::new();
+        }
+        was = mode;
         if mode == Mode::Refuse {
             // Closing the listener is what makes the kernel refuse.
             listener = None;
@@ -102,8 +135,6 @@ async fn run(
             Some(l) => l,
             None => rebind(port).await,
         };
-        // Dropped (aborting every connection) when the mode changes.
-        let mut connections = JoinSet::new();
         loop {
             tokio::select! {
                 changed = modes.changed() => {
@@ -115,15 +146,13 @@ async fn run(
                 accepted = l.accept() => {
                     let Ok((peer, _)) = accepted else { continue };
                     match mode {
-                        Mode::Pass => connections.spawn(splice(peer, upstream)),
-                        _ => connections.spawn(answer_503(peer, answered.clone())),
+                        Mode::Unavailable => connections.spawn(answer_503(peer, answered.clone())),
+                        _ => connections.spawn(splice(peer, upstream, modes.clone())),
                     };
                 }
             }
         }
-        if *modes.borrow() != Mode::Refuse {
-            listener = Some(l);
-        }
+        listener = Some(l);
     }
 }
 
@@ -139,9 +168,64 @@ async fn rebind(port: u16) -> TcpListener {
     }
 }
 
-async fn splice(mut peer: TcpStream, upstream: SocketAddr) {
-    if let Ok(mut up) = TcpStream::connect(upstream).await {
-        let _ = tokio::io::copy_bidirectional(&mut peer, &mut up).await;
+async fn splice(peer: TcpStream, upstream: SocketAddr, modes: watch::Receiver<Mode>) {
+    // A connection made during a partition gets nowhere until it heals.
+    if !wait_out_partition(&mut modes.clone()).await {
+        return;
+    }
+    let Ok(up) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut up_read, mut up_write) = up.into_split();
+    let (mut peer_read, mut peer_write) = peer.into_split();
+    tokio::select! {
+        _ = pump(&mut peer_read, &mut up_write, modes.clone()) => {}
+        _ = pump(&mut up_read, &mut peer_write, modes) => {}
+    }
+}
+
+/// Waits while the mode is a partition; false if the proxy is gone or the
+/// mode cuts connections.
+async fn wait_out_partition(modes: &mut watch::Receiver<Mode>) -> bool {
+    loop {
+        let mode = *modes.borrow_and_update();
+        if mode != Mode::Partition {
+            return mode.keeps_connections();
+        }
+        if modes.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// Copies one direction chunk by chunk, each as the mode lets it through.
+async fn pump(
+    from: &mut tokio::net::tcp::OwnedReadHalf,
+    to: &mut tokio::net::tcp::OwnedWriteHalf,
+    mut modes: watch::Receiver<Mode>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut rng = fastrand::Rng::new();
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if !wait_out_partition(&mut modes).await {
+            return;
+        }
+        let mode = *modes.borrow();
+        if let Mode::Slow {
+            delay,
+            loss_percent,
+        } = mode
+        {
+            let lost = rng.u32(0..100) < loss_percent;
+            tokio::time::sleep(if lost { delay + RTO } else { delay }).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 

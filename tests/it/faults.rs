@@ -23,14 +23,38 @@ use crate::support::{
     send_queued, status, unique, worker_properties, WorkerProcess,
 };
 
+fn full() -> bool {
+    std::env::var("RAMPART_FAULTS").is_ok_and(|v| v == "full")
+}
+
 /// How long the peer refuses connections, then answers 503.
 fn profile() -> (Duration, Duration) {
-    if std::env::var("RAMPART_FAULTS").is_ok_and(|v| v == "full") {
+    if full() {
         (Duration::from_secs(60), Duration::from_secs(30))
     } else {
         // The 503s outlast every backoff cap below, so each sink meets them.
         (Duration::from_secs(8), Duration::from_secs(12))
     }
+}
+
+/// The peer refused, then answering 503.
+fn outage() -> Vec<(Mode, Duration)> {
+    let (refused, unavailable) = profile();
+    vec![(Mode::Refuse, refused), (Mode::Unavailable, unavailable)]
+}
+
+/// A slow path losing 5% of its segments, then a partition.
+fn bad_network() -> Vec<(Mode, Duration)> {
+    let (slow, cut) = if full() {
+        (Duration::from_secs(60), Duration::from_secs(30))
+    } else {
+        (Duration::from_secs(8), Duration::from_secs(8))
+    };
+    let lossy = Mode::Slow {
+        delay: Duration::from_millis(50),
+        loss_percent: 5,
+    };
+    vec![(lossy, slow), (Mode::Partition, cut)]
 }
 
 /// Records per case: half before the outage, half during it.
@@ -82,15 +106,16 @@ fn connector_file(dir: &Path, name: &str, config: Json) -> std::path::PathBuf {
     path
 }
 
-/// Runs the profile against a sink whose peer is behind `proxy`:
+/// Runs `phases` against a sink whose peer is behind `proxy`:
 /// `connector` (its config) reads `topic`; `received` reads back the
 /// sequence numbers the peer holds. `backoff_cap` is the sink's longest
 /// wait between retries, where it has one.
-async fn sink_outage<F, Fut>(
+async fn sink_under<F, Fut>(
     case: &str,
     proxy: &FaultProxy,
     topic: &str,
     config: Json,
+    phases: Vec<(Mode, Duration)>,
     backoff_cap: Option<Duration>,
     received: F,
 ) -> Figures
@@ -98,7 +123,15 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Vec<u64>>,
 {
-    let (refused_for, unavailable_for) = profile();
+    let unavailable_for: Duration = phases
+        .iter()
+        .filter(|(m, _)| *m == Mode::Unavailable)
+        .map(|(_, d)| *d)
+        .sum();
+    let shown: Vec<String> = phases
+        .iter()
+        .map(|(m, d)| format!("{m:?} for {d:?}"))
+        .collect();
     create_topic(topic, 2).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
@@ -133,25 +166,44 @@ where
     committed(RECORDS / 2).await;
     let rss_before_mb = rss_mb(worker.pid());
 
-    proxy.set(Mode::Refuse);
-    let down = Instant::now();
-    produce(topic, RECORDS / 2..RECORDS).await;
     let mut peak_rss_mb = rss_before_mb;
-    let mut switched = false;
-    while down.elapsed() < refused_for + unavailable_for {
-        if !switched && down.elapsed() >= refused_for {
-            proxy.set(Mode::Unavailable);
-            switched = true;
+    let mut sent = RECORDS / 2;
+    let per_phase = RECORDS / 2 / phases.len() as u64;
+    for (i, (mode, length)) in phases.iter().enumerate() {
+        proxy.set(*mode);
+        let began = Instant::now();
+        let upto = if i + 1 == phases.len() {
+            RECORDS
+        } else {
+            sent + per_phase
+        };
+        produce(topic, sent..upto).await;
+        sent = upto;
+        let mut frozen_at = None;
+        while began.elapsed() < *length {
+            peak_rss_mb = peak_rss_mb.max(rss_mb(worker.pid()));
+            // Once answers already on their way have landed, nothing may
+            // be committed while partitioned: the partition is real.
+            if *mode == Mode::Partition && frozen_at.is_none() && began.elapsed() > *length / 4 {
+                frozen_at = committed_sum(&client, &worker.url, name).await;
+            }
+            // A sampling period: the phases are lengths of time.
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        peak_rss_mb = peak_rss_mb.max(rss_mb(worker.pid()));
-        // A sampling period: the profile's phases are lengths of time.
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        if let Some(frozen) = frozen_at {
+            let now = committed_sum(&client, &worker.url, name).await;
+            assert_eq!(
+                now,
+                Some(frozen),
+                "{case}: offsets moved during the partition"
+            );
+        }
     }
     let answered_503 = proxy.unavailable_answers();
     let state = status(&client, &worker.url, name).await;
     assert_eq!(
         state["tasks"][0]["state"], "RUNNING",
-        "{case}: the task outlives the outage: {state}"
+        "{case}: the task outlives the faults: {state}"
     );
 
     proxy.set(Mode::Pass);
@@ -172,8 +224,8 @@ where
         caught_up,
     };
     println!(
-        "fault case {case}: {refused_for:?} refused then {unavailable_for:?} of 503s: sent {}, received {}, duplicated {}, lost {}; RSS {:.1} MB before, {:.1} MB peak; {} requests answered 503; caught up {:.1} s after recovery",
-        f.sent, f.received, f.duplicated, f.lost, f.rss_before_mb, f.peak_rss_mb, f.answered_503, f.caught_up.as_secs_f64()
+        "fault case {case}: {}: sent {}, received {}, duplicated {}, lost {}; RSS {:.1} MB before, {:.1} MB peak; {} requests answered 503; caught up {:.1} s after recovery",
+        shown.join(", "), f.sent, f.received, f.duplicated, f.lost, f.rss_before_mb, f.peak_rss_mb, f.answered_503, f.caught_up.as_secs_f64()
     );
     assert_eq!(f.lost, 0, "{case}: records lost");
     if let Some(cap) = backoff_cap {
@@ -216,10 +268,11 @@ fn es_config(topic: &str, url: &str) -> Json {
         "key.ignore": "true",
         "schema.ignore": "true",
         "batch.size": "500",
-        // Enough retries to outlast the outage: 20 doublings of 250 ms
-        // reach the 24 h cap long before they run out.
-        "max.retries": "20",
+        // Enough retries to outlast the outage, at most 5 s apart, so
+        // indexing resumes soon after the peer returns.
+        "max.retries": "100",
         "retry.backoff.ms": "250",
+        "retry.backoff.max.ms": "5000",
     })
 }
 
@@ -327,10 +380,9 @@ async fn elasticsearch_outage_then_503s_loses_and_duplicates_nothing() {
     let topic = unique("fault-es");
     let index = topic.to_lowercase();
     let config = es_config(&topic, &proxy.url);
-    // Confluent's connector, and so this one, doubles its backoff up to
-    // 24 h: after a long outage the next try may be far off.
     let read_back = || es_seqs(&osmem, &index, RECORDS);
-    let f = sink_outage("fault-es", &proxy, &topic, config, None, read_back).await;
+    let cap = Some(Duration::from_secs(5));
+    let f = sink_under("fault-es", &proxy, &topic, config, outage(), cap, read_back).await;
     assert_eq!(f.duplicated, 0, "document ids are topic+partition+offset");
 }
 
@@ -342,7 +394,16 @@ async fn splunk_hec_outage_then_503s_loses_nothing() {
     let config = hec_config(&topic, &proxy.url);
     let read_back = || async { hec_seqs(&rx) };
     let cap = Some(Duration::from_secs(4));
-    let f = sink_outage("fault-hec", &proxy, &topic, config, cap, read_back).await;
+    let f = sink_under(
+        "fault-hec",
+        &proxy,
+        &topic,
+        config,
+        outage(),
+        cap,
+        read_back,
+    )
+    .await;
     // HEC has no idempotent writes: an acknowledgement lost with a cut
     // connection makes the batch go again. Counted, not forbidden.
     println!("fault case fault-hec: {} duplicated", f.duplicated);
@@ -359,11 +420,55 @@ async fn s3_outage_then_503s_loses_and_duplicates_nothing() {
     let read_back = || s3_seqs(&client, &bucket);
     // storage.rs: retries double up to 10 s.
     let cap = Some(Duration::from_secs(10));
-    let f = sink_outage("fault-s3", &proxy, &topic, config, cap, read_back).await;
+    let f = sink_under("fault-s3", &proxy, &topic, config, outage(), cap, read_back).await;
     assert_eq!(
         f.duplicated, 0,
         "object names are deterministic: a retried upload replaces its object"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_lossy_path_then_a_partition_to_hec_loses_nothing() {
+    let rx = hec_receiver().await;
+    let proxy = FaultProxy::start(&rx.url).await;
+    let topic = unique("fault-net-hec");
+    let config = hec_config(&topic, &proxy.url);
+    let read_back = || async { hec_seqs(&rx) };
+    let cap = Some(Duration::from_secs(4));
+    let f = sink_under(
+        "fault-net-hec",
+        &proxy,
+        &topic,
+        config,
+        bad_network(),
+        cap,
+        read_back,
+    )
+    .await;
+    println!("fault case fault-net-hec: {} duplicated", f.duplicated);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_lossy_path_then_a_partition_to_s3_loses_and_duplicates_nothing() {
+    let client = reqwest::Client::new();
+    let bucket = unique("fault-net-s3").to_lowercase();
+    s3::create_bucket(&client, &bucket).await;
+    let proxy = FaultProxy::start(&s3::moto()).await;
+    let topic = unique("fault-net-s3");
+    let config = s3_config(&topic, &bucket, &proxy.url);
+    let read_back = || s3_seqs(&client, &bucket);
+    let cap = Some(Duration::from_secs(10));
+    let f = sink_under(
+        "fault-net-s3",
+        &proxy,
+        &topic,
+        config,
+        bad_network(),
+        cap,
+        read_back,
+    )
+    .await;
+    assert_eq!(f.duplicated, 0, "deterministic object names");
 }
 
 /// Mounts a tmpfs of `bytes` at `dir` (CI runs as root, as this machine
