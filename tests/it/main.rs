@@ -32,5 +32,6 @@ mod source_features;
 mod splunk_hec;
 mod support;
 mod syslog;
+mod syslog_hostile;
 mod syslog_relp;
 mod threat_intel_topic;

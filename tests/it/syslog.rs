@@ -281,7 +281,7 @@ fn openssl(args: &[&std::ffi::OsStr]) {
 }
 
 /// A certificate signed by `ca` (or a CA certificate when `ca` is None).
-fn certificate(
+pub(crate) fn certificate(
     dir: &std::path::Path,
     name: &str,
     ca: Option<(&std::path::Path, &std::path::Path)>,
@@ -348,7 +348,7 @@ fn certificate(
 
 /// Sends lines over TLS with `openssl s_client`, optionally with a client
 /// certificate; returns whether the session went through.
-fn send_tls(
+pub(crate) fn send_tls(
     port: u16,
     ca: &std::path::Path,
     client: Option<(&std::path::Path, &std::path::Path)>,

@@ -18,12 +18,12 @@ use crate::support::{
 use crate::syslog::{read_all, rsyslogd, running};
 
 /// A RELP client written from the protocol description, to see answers.
-struct RelpClient {
+pub(crate) struct RelpClient {
     stream: BufReader<TcpStream>,
 }
 
 impl RelpClient {
-    async fn connect(port: u16) -> Self {
+    pub(crate) async fn connect(port: u16) -> Self {
         let stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("RELP listener accepts");
@@ -32,7 +32,7 @@ impl RelpClient {
         }
     }
 
-    async fn send(&mut self, txnr: u64, command: &str, data: &str) {
+    pub(crate) async fn send(&mut self, txnr: u64, command: &str, data: &str) {
         let frame = if data.is_empty() {
             format!("{txnr} {command} 0\n")
         } else {
@@ -46,7 +46,7 @@ impl RelpClient {
     }
 
     /// The next answer: its TXNR and data.
-    async fn answer(&mut self) -> (u64, String) {
+    pub(crate) async fn answer(&mut self) -> (u64, String) {
         let mut txnr = Vec::new();
         self.stream.read_until(b' ', &mut txnr).await.expect("TXNR");
         let mut command = Vec::new();

@@ -145,7 +145,7 @@ pub fn def() -> ConfigDef {
         IDLE_TIMEOUT_MS,
         ConfigType::Long,
         Importance::Low,
-        "Close TCP connections idle this long; 0 keeps them open.",
+        "Close TCP connections that complete no message for this long: bytes of an unfinished message (a sender trickling one, the rest of an oversized one) do not count. 0 keeps them open.",
     )
     .default("0")
     .validator(Validator::at_least(0.0))

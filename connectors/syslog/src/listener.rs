@@ -20,6 +20,7 @@ use rampart_core::{ConnectError, ConnectResult};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::{TcpListener, TcpSocket, UdpSocket};
 use tokio::sync::{mpsc, watch, Semaphore, TryAcquireError};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
@@ -492,6 +493,61 @@ pub(crate) async fn read_more<S: AsyncRead + Unpin>(
     limited.read_buf(buf).await
 }
 
+/// `syslog.idle.timeout.ms` of one connection: by when it must complete
+/// its next message. Bytes that complete none (part of a line, the skipped
+/// rest of an oversized one) do not move the deadline, or a sender
+/// trickling a byte at a time, or streaming a line that never ends, would
+/// hold one of `syslog.max.connections` for ever.
+pub(crate) struct IdleClock {
+    limit: Option<Duration>,
+    /// `None`: no timeout (or one too far away to represent).
+    deadline: Option<Instant>,
+}
+
+impl IdleClock {
+    pub(crate) fn start(limit: Option<Duration>) -> Self {
+        let mut clock = IdleClock {
+            limit,
+            deadline: None,
+        };
+        clock.restart();
+        clock
+    }
+
+    /// A message was completed (and handed over): the whole time again.
+    /// Time spent waiting for room in the buffer is the worker's, not the
+    /// sender's, so callers restart after that wait.
+    pub(crate) fn restart(&mut self) {
+        self.deadline = self.limit.and_then(|l| Instant::now().checked_add(l));
+    }
+
+    /// Moves the deadline by a time the worker spent not reading.
+    pub(crate) fn extend(&mut self, by: Duration) {
+        self.deadline = self.deadline.and_then(|d| d.checked_add(by));
+    }
+
+    pub(crate) fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Reads like [`read_more`] until the deadline; after it, `Ok(0)` as at
+    /// end of stream. Bytes already waiting get one read first, but a
+    /// sender that always has more cannot keep a connection past it.
+    pub(crate) async fn read<S: AsyncRead + Unpin>(
+        &self,
+        stream: &mut S,
+        buf: &mut Vec<u8>,
+    ) -> std::io::Result<usize> {
+        match self.deadline {
+            None => read_more(stream, buf).await,
+            Some(_) if self.expired() => Ok(0),
+            Some(d) => tokio::time::timeout_at(d, read_more(stream, buf))
+                .await
+                .unwrap_or(Ok(0)),
+        }
+    }
+}
+
 /// Reads one connection: RFC 6587 frames, detected per connection.
 async fn read_stream<S: AsyncRead + Unpin>(
     mut stream: S,
@@ -501,24 +557,19 @@ async fn read_stream<S: AsyncRead + Unpin>(
     let mut decoder = FrameDecoder::new(ingest.config.framing.clone());
     let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
     let mut shutdown = ingest.shutdown.clone();
+    let mut clock = IdleClock::start(ingest.config.idle_timeout);
     loop {
-        let idle = ingest
-            .config
-            .idle_timeout
-            .unwrap_or(std::time::Duration::MAX);
         let read = tokio::select! {
             // Straight into the frame buffer, after any partial frame.
-            r = tokio::time::timeout(idle, read_more(&mut stream, &mut buf)) => match r {
-                Ok(r) => r?,
-                Err(_) => {
-                    debug!(listener = %ingest.listener, %peer, "closing idle connection");
-                    0
-                }
-            },
+            r = clock.read(&mut stream, &mut buf) => r?,
             // Draining: frames already read were handed over; stop here.
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
         };
+        if read == 0 && clock.expired() {
+            debug!(listener = %ingest.listener, %peer, "closing a connection that completed no message in syslog.idle.timeout.ms");
+        }
         let eof = read == 0;
+        let mut completed = false;
         let mut batch = Accepted::new(peer);
         let consumed = if eof {
             let mut pos = 0;
@@ -530,7 +581,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
                     }
                     Frame::Rejected | Frame::Skipped => &[],
                 };
-                collect(ingest, &step.frame, bytes, peer, &mut batch);
+                completed |= collect(ingest, &step.frame, bytes, peer, &mut batch);
                 if step.consumed == 0 {
                     break;
                 }
@@ -539,7 +590,7 @@ async fn read_stream<S: AsyncRead + Unpin>(
             pos
         } else {
             decoder.decode_all(&buf, |frame, bytes| {
-                collect(ingest, frame, bytes, peer, &mut batch)
+                completed |= collect(ingest, frame, bytes, peer, &mut batch);
             })
         };
         buf.drain(..consumed.min(buf.len()));
@@ -551,10 +602,22 @@ async fn read_stream<S: AsyncRead + Unpin>(
         if eof {
             return Ok(());
         }
+        if completed {
+            clock.restart();
+        }
     }
 }
 
-fn collect(ingest: &Ingest, frame: &Frame, bytes: &[u8], peer: SocketAddr, out: &mut Accepted) {
+/// Adds a frame's message to `out`, counting oversized ones; whether the
+/// frame completed a message (kept, truncated or dropped), not just
+/// skipped bytes.
+fn collect(
+    ingest: &Ingest,
+    frame: &Frame,
+    bytes: &[u8],
+    peer: SocketAddr,
+    out: &mut Accepted,
+) -> bool {
     match frame {
         Frame::Truncated(_) => {
             let n = bump(&ingest.stats.truncated);
@@ -567,20 +630,156 @@ fn collect(ingest: &Ingest, frame: &Frame, bytes: &[u8], peer: SocketAddr, out: 
             if n.is_power_of_two() {
                 warn!(listener = %ingest.listener, %peer, rejected = n, "message longer than syslog.max.message.bytes dropped");
             }
-            return;
+            return true;
         }
-        Frame::Skipped => return,
+        Frame::Skipped => return false,
         Frame::Message(_) | Frame::Incomplete(_) => {}
     }
-    if bytes.is_empty() {
-        return;
+    if !bytes.is_empty() {
+        out.push(bytes);
     }
-    out.push(bytes);
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TCP listener's ingest with `extra` settings, and its buffer.
+    fn tcp_ingest(extra: &[(&str, &str)]) -> (Ingest, Buffer, watch::Sender<bool>) {
+        let config: rampart_core::connector::Config = [
+            ("topic", "syslog"),
+            ("syslog.listener", "TCP"),
+            ("syslog.port", "5514"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let config = Arc::new(SyslogConfig::parse(&config).expect("valid config"));
+        let (buffer, tx, room) = Buffer::new(config.queue_max);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let ingest = Ingest {
+            tx,
+            room,
+            config,
+            stats: Arc::default(),
+            listener: "tcp://127.0.0.1:5514".into(),
+            shutdown: shutdown_rx,
+        };
+        (ingest, buffer, shutdown)
+    }
+
+    fn messages(buffer: &mut Buffer) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(batch) = buffer.try_recv() {
+            out.extend(batch.messages().map(<[u8]>::to_vec));
+        }
+        out
+    }
+
+    // The clock is paused: it jumps whenever every task waits, so the
+    // sender's pauses and the idle timeout cost no real time.
+    #[tokio::test(start_paused = true)]
+    async fn slowloris_a_sender_trickling_a_line_is_closed_at_the_idle_timeout() {
+        let (ingest, mut buffer, _shutdown) = tcp_ingest(&[("syslog.idle.timeout.ms", "1000")]);
+        let (mut client, server) = tokio::io::duplex(4096);
+        let peer: SocketAddr = "192.0.2.9:40000".parse().expect("address");
+        let reader = tokio::spawn(async move { read_stream(server, peer, &ingest).await });
+        // A line, then a byte every 100 ms: never idle for a second, but
+        // never a second line either.
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"<13>whole\n")
+            .await
+            .expect("sent");
+        let started = tokio::time::Instant::now();
+        let trickle = async {
+            for b in b"<13>never ends ".iter().cycle() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if tokio::io::AsyncWriteExt::write_all(&mut client, &[*b])
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        };
+        let closed = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(trickle, reader).1
+        })
+        .await
+        .expect("the trickling sender was closed");
+        closed.expect("reader ran").expect("closed without error");
+        let held = started.elapsed();
+        assert!(
+            held >= Duration::from_millis(900) && held < Duration::from_millis(1500),
+            "held for {held:?}"
+        );
+        // Closed like at end of stream: the unfinished line is kept.
+        let got = messages(&mut buffer);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], b"<13>whole");
+        assert!(got[1].starts_with(b"<13>never"), "{got:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_line_that_never_ends_is_truncated_once_and_closed_at_the_idle_timeout() {
+        let (ingest, mut buffer, _shutdown) = tcp_ingest(&[
+            ("syslog.idle.timeout.ms", "1000"),
+            ("syslog.max.message.bytes", "1024"),
+        ]);
+        let stats = ingest.stats.clone();
+        let (mut client, server) = tokio::io::duplex(64 * 1024);
+        let peer: SocketAddr = "192.0.2.9:40000".parse().expect("address");
+        let reader = tokio::spawn(async move { read_stream(server, peer, &ingest).await });
+        // 16 KiB every millisecond, with no LF: always more to read.
+        let stream = async {
+            let chunk = [b'x'; 16 * 1024];
+            let mut sent = 0usize;
+            loop {
+                if tokio::io::AsyncWriteExt::write_all(&mut client, &chunk)
+                    .await
+                    .is_err()
+                {
+                    return sent;
+                }
+                sent += chunk.len();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        let (sent, closed) = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(stream, reader)
+        })
+        .await
+        .expect("the endless line's sender was closed");
+        closed.expect("reader ran").expect("closed without error");
+        assert!(sent > 10 * 1024 * 1024, "only {sent} bytes were sent");
+        let got = messages(&mut buffer);
+        assert_eq!(got, vec![vec![b'x'; 1024]], "its first 1024 bytes, once");
+        assert_eq!(stats.truncated.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sender_completing_messages_slowly_is_not_idle() {
+        let (ingest, mut buffer, _shutdown) = tcp_ingest(&[("syslog.idle.timeout.ms", "1000")]);
+        let (mut client, server) = tokio::io::duplex(4096);
+        let peer: SocketAddr = "192.0.2.9:40000".parse().expect("address");
+        let reader = tokio::spawn(async move { read_stream(server, peer, &ingest).await });
+        // Each line takes 800 ms, in two halves: 10 s in all.
+        for i in 0..12 {
+            for half in [format!("<13>line {i}"), "\n".to_string()] {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                tokio::io::AsyncWriteExt::write_all(&mut client, half.as_bytes())
+                    .await
+                    .expect("still open");
+            }
+        }
+        drop(client);
+        reader
+            .await
+            .expect("reader ran")
+            .expect("closed without error");
+        assert_eq!(messages(&mut buffer).len(), 12);
+    }
 
     #[test]
     fn records_carry_the_sender_address_and_port_in_a_header() {

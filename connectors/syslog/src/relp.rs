@@ -16,9 +16,10 @@ use std::time::Duration;
 use rampart_core::connector::RecordCommitter;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, Notify};
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::listener::{bump, read_more, Accepted, Ingest};
+use crate::listener::{bump, Accepted, IdleClock, Ingest};
 use crate::parse::framing::Oversize;
 
 /// Longest frame header accepted: 9-digit TXNR, a 32-letter command and a
@@ -327,7 +328,11 @@ async fn serve_bounded<S: AsyncRead + AsyncWrite + Send + 'static>(
     let mut buf: Vec<u8> = Vec::new();
     let mut shutdown = ingest.shutdown.clone();
     let mut closed = false;
+    // A peer trickling a frame that never completes is closed like an
+    // idle one (`syslog.idle.timeout.ms`).
+    let mut clock = IdleClock::start(ingest.config.idle_timeout);
     while !closed {
+        let waiting = Instant::now();
         let room = tokio::select! {
             room = owed.room(max_owed, stall) => room,
             _ = shutdown.wait_for(|s| *s) => break,
@@ -336,19 +341,17 @@ async fn serve_bounded<S: AsyncRead + AsyncWrite + Send + 'static>(
             warn!(listener = %ingest.listener, %peer, "RELP peer left a full window unanswered; closing the connection");
             break;
         }
-        let idle = ingest
-            .config
-            .idle_timeout
-            .unwrap_or(std::time::Duration::MAX);
+        // Waiting for answers to be written is bounded by `stall` instead.
+        clock.extend(waiting.elapsed());
         let read = tokio::select! {
-            r = tokio::time::timeout(idle, read_more(&mut reader, &mut buf)) => match r {
-                Ok(r) => r?,
-                Err(_) => 0,
-            },
+            r = clock.read(&mut reader, &mut buf) => r?,
             // Draining: what was read is handed over and will be answered.
             _ = shutdown.wait_for(|s| *s) => break,
         };
         if read == 0 {
+            if clock.expired() {
+                debug!(listener = %ingest.listener, %peer, "closing a RELP connection that completed no frame in syslog.idle.timeout.ms");
+            }
             break;
         }
         let mut batch = Accepted::new(peer);
@@ -415,6 +418,9 @@ async fn serve_bounded<S: AsyncRead + AsyncWrite + Send + 'static>(
             if !ingest.send(batch).await {
                 break;
             }
+        }
+        if frames > 0 {
+            clock.restart();
         }
     }
     // The writer ends once every answer owed on this connection is written.
@@ -674,7 +680,9 @@ mod tests {
         writer.await.expect("writer").expect("written");
     }
 
-    fn relp_ingest() -> (
+    fn relp_ingest(
+        extra: &[(&str, &str)],
+    ) -> (
         Ingest,
         crate::listener::Buffer,
         tokio::sync::watch::Sender<bool>,
@@ -684,7 +692,8 @@ mod tests {
             ("syslog.listener", "RELP"),
             ("syslog.port", "2514"),
         ]
-        .into_iter()
+        .iter()
+        .chain(extra)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let config = Arc::new(crate::config::SyslogConfig::parse(&config).expect("valid config"));
@@ -706,7 +715,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_peer_that_reads_no_answers_is_read_no_further_and_then_closed() {
         const MAX_OWED: usize = 64;
-        let (ingest, _buffer, _shutdown) = relp_ingest();
+        let (ingest, _buffer, _shutdown) = relp_ingest(&[]);
         let (mut client, server) = tokio::io::duplex(4096);
         let peer: SocketAddr = "192.0.2.9:40000".parse().expect("address");
         let stall = Duration::from_secs(60);
@@ -741,6 +750,52 @@ mod tests {
             Err(std::io::ErrorKind::TimedOut),
             "closed for stalling"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slowloris_a_peer_trickling_a_frame_is_closed_at_the_idle_timeout() {
+        let (ingest, mut buffer, _shutdown) = relp_ingest(&[("syslog.idle.timeout.ms", "1000")]);
+        let (client, server) = tokio::io::duplex(4096);
+        let peer: SocketAddr = "192.0.2.9:40000".parse().expect("address");
+        let served = tokio::spawn(async move { serve(server, peer, &ingest).await });
+        let (mut answers, mut client) = tokio::io::split(client);
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"1 open 0\n")
+            .await
+            .expect("sent");
+        let started = tokio::time::Instant::now();
+        // A frame announcing 60,000 bytes, sent a byte every 100 ms.
+        let trickle = async {
+            for b in b"2 syslog 60000 ".iter().chain(std::iter::repeat(&b'x')) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if tokio::io::AsyncWriteExt::write_all(&mut client, &[*b])
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        };
+        let closed = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(trickle, served).1
+        })
+        .await
+        .expect("the trickling peer was closed");
+        closed.expect("serve ran").expect("closed without error");
+        let held = started.elapsed();
+        assert!(
+            held >= Duration::from_millis(900) && held < Duration::from_millis(1500),
+            "held for {held:?}"
+        );
+        // The unfinished frame is neither queued nor answered: the peer
+        // resends it, as RELP intends.
+        assert!(buffer.try_recv().is_none());
+        let mut answered = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut answers, &mut answered)
+            .await
+            .expect("closed");
+        let answered = String::from_utf8_lossy(&answered);
+        assert!(answered.starts_with("1 rsp "), "{answered}");
+        assert!(!answered.contains("\n2 rsp"), "{answered}");
     }
 
     #[test]
