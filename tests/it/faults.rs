@@ -828,3 +828,170 @@ async fn repeated_sigkills_lose_nothing_and_idempotent_sinks_duplicate_nothing()
         );
     }
 }
+
+/// Open file descriptors of a process.
+fn open_fds(pid: u32) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64)
+}
+
+/// Least-squares slope of `(seconds, value)` points, per minute.
+fn slope_per_minute(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let (mx, my) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx == 0.0 {
+        0.0
+    } else {
+        sxy / sxx * 60.0
+    }
+}
+
+/// Syslog over TCP into Kafka and on into Elasticsearch: first a burst as
+/// fast as it goes, to measure the capacity, then half of it for the soak
+/// (30 s here, 30 minutes under scripts/faults), sampling the worker's RSS
+/// and open descriptors.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_soak_at_half_capacity_keeps_memory_and_descriptors_flat() {
+    use tokio::io::AsyncWriteExt;
+    let (burst, soak, sample) = if full() {
+        (
+            100_000u64,
+            Duration::from_secs(30 * 60),
+            Duration::from_secs(10),
+        )
+    } else {
+        (5_000u64, Duration::from_secs(30), Duration::from_secs(1))
+    };
+    let osmem = crate::elasticsearch::require_osmem().await;
+    let topic = unique("fault-soak");
+    create_topic(&topic, 1).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (port, syslog_port) = (free_port(), free_port());
+    let props = worker_properties(
+        dir.path(),
+        port,
+        &[
+            ("consumer.queued.max.messages.kbytes", "2048"),
+            ("consumer.fetch.max.bytes", "1048576"),
+        ],
+    );
+    let files = [
+        connector_file(
+            dir.path(),
+            "soak-syslog",
+            json!({
+                "connector.class": "io.confluent.connect.syslog.SyslogSourceConnector",
+                "syslog.listener": "TCP",
+                "syslog.listen.address": "127.0.0.1",
+                "syslog.port": syslog_port,
+                "topic": topic,
+                "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                "value.converter.schemas.enable": "false",
+            }),
+        ),
+        connector_file(
+            dir.path(),
+            "soak-es",
+            es_config(&topic, &crate::elasticsearch::osmem_url()),
+        ),
+    ];
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &files);
+    worker.wait_healthy().await;
+    let client = &osmem;
+    let url = worker.url.clone();
+    let committed = |n: u64| {
+        let url = url.clone();
+        async move {
+            eventually(
+                &format!("soak: {n} offsets committed"),
+                Duration::from_secs(600),
+                || async {
+                    (committed_sum(client, &url, "soak-es").await? >= n as i64).then_some(())
+                },
+            )
+            .await;
+        }
+    };
+    let mut tcp = eventually("the syslog listener", Duration::from_secs(60), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", syslog_port))
+            .await
+            .ok()
+    })
+    .await;
+    let line = |i: u64| {
+        format!("<38>1 2026-12-07T12:00:00.000Z fw01 sshd 4242 - - seq={i} Failed password for invalid user admin from 203.0.113.{} port 22 ssh2\n", i % 250)
+    };
+
+    // Capacity: a burst as fast as the socket takes it, until delivered.
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while sent < burst {
+        let mut batch = String::new();
+        for _ in 0..500 {
+            batch.push_str(&line(sent));
+            sent += 1;
+        }
+        tcp.write_all(batch.as_bytes())
+            .await
+            .expect("syslog accepts");
+    }
+    committed(sent).await;
+    let capacity = sent as f64 / started.elapsed().as_secs_f64();
+    let rate = capacity / 2.0;
+
+    // The soak: `rate` lines a second, in ticks of 100 ms.
+    let (pid, begun) = (worker.pid(), Instant::now());
+    let (rss_start, fds_start) = (rss_mb(pid), open_fds(pid));
+    let (mut rss_points, mut fd_points) = (Vec::new(), Vec::new());
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut next_sample = Duration::ZERO;
+    let soak_from = sent;
+    while begun.elapsed() < soak {
+        tick.tick().await;
+        let due = soak_from + (rate * begun.elapsed().as_secs_f64()) as u64;
+        let mut batch = String::new();
+        while sent < due {
+            batch.push_str(&line(sent));
+            sent += 1;
+        }
+        tcp.write_all(batch.as_bytes())
+            .await
+            .expect("syslog accepts");
+        if begun.elapsed() >= next_sample {
+            let t = begun.elapsed().as_secs_f64();
+            rss_points.push((t, rss_mb(pid)));
+            fd_points.push((t, open_fds(pid) as f64));
+            next_sample += sample;
+        }
+    }
+    committed(sent).await;
+    let (rss_end, fds_end) = (rss_mb(pid), open_fds(pid));
+    // The second half, after caches and pools have warmed up.
+    let half = rss_points.len() / 2;
+    let rss_slope = slope_per_minute(&rss_points[half..]);
+    let fd_slope = slope_per_minute(&fd_points[half..]);
+    let state = status(client, &url, "soak-syslog").await;
+    assert_eq!(state["tasks"][0]["state"], "RUNNING", "{state}");
+    worker.terminate();
+    println!(
+        "fault case soak: capacity {capacity:.0} lines/s (syslog TCP -> Kafka -> Elasticsearch), soak {soak:?} at {rate:.0}/s: {sent} lines sent and delivered; RSS {rss_start:.1} -> {rss_end:.1} MB (slope over the second half {rss_slope:+.2} MB/min); open fds {fds_start} -> {fds_end} (slope {fd_slope:+.2}/min)"
+    );
+    assert!(
+        fds_end <= fds_start + 4,
+        "descriptors grew from {fds_start} to {fds_end}"
+    );
+    assert!(
+        rss_end < rss_start + 32.0,
+        "RSS grew from {rss_start:.1} MB to {rss_end:.1} MB"
+    );
+    if full() {
+        assert!(rss_slope < 1.0, "RSS still growing: {rss_slope:+.2} MB/min");
+    }
+}
