@@ -854,3 +854,80 @@ async fn one_megabyte_frames_over_relp_are_truncated_and_counted() {
     run.assert_truncated();
     run.assert_afters();
 }
+
+/// Long lines while the broker is frozen: the buffer between the socket
+/// and Kafka and the producer's queue are bounded in bytes, not only in
+/// messages, so the worker stops reading instead of holding gigabytes.
+#[tokio::test(flavor = "multi_thread")]
+async fn long_lines_while_the_broker_is_frozen_cannot_grow_the_worker() {
+    const LINE: usize = 70_000;
+    let broker = crate::support::OwnBroker::listening().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let props = worker_properties(
+        dir.path(),
+        port,
+        &[("bootstrap.servers", broker.address.as_str())],
+    );
+    let mut worker = WorkerProcess::start(dir.path(), &props, port, &[]);
+    worker.wait_healthy().await;
+    let client = reqwest::Client::new();
+    let syslog_port = free_port();
+    let cfg = json!({
+        "connector.class": "SyslogSource", "syslog.listener": "TCP", "syslog.listen.address": "127.0.0.1",
+        "syslog.port": syslog_port, "topic": unique("frozen-long"), "syslog.max.message.bytes": 65536,
+        "topic.creation.default.partitions": 1, "topic.creation.default.replication.factor": 1,
+    });
+    create_connector(&client, &worker.url, "frozen-long", &cfg).await;
+    running(&client, &worker.url, "frozen-long", 1).await;
+    let mut conn = TcpStream::connect(("127.0.0.1", syslog_port))
+        .await
+        .expect("listener accepts");
+    conn.write_all(b"<13>1 - fw01 app - - - warm-up\n")
+        .await
+        .expect("sent");
+    let written = "kafka_connect_source_task_metrics_source_record_write_total";
+    eventually("warm-up written", Duration::from_secs(30), || async {
+        (metric(&client, &worker.url, written, "frozen-long").await? >= 1).then_some(())
+    })
+    .await;
+    let rss_before = rss_mb(worker.pid());
+
+    broker.signal("-STOP");
+    // 40,000 lines of 70 KB (2.8 GB): far more than any bound lets in.
+    let sender = tokio::spawn(async move {
+        let head = b"<13>1 - fw01 app - - - ";
+        let mut line = vec![b'x'; LINE];
+        line[..head.len()].copy_from_slice(head);
+        line[LINE - 1] = b'\n';
+        for _ in 0..40_000 {
+            if conn.write_all(&line).await.is_err() {
+                return;
+            }
+        }
+    });
+    // Until the worker stops reading: 3 s without a line more received.
+    let received = "rampart_connector_task_syslog_received_total";
+    let (mut last, mut still, mut peak) = (1u64, 0, rss_before);
+    while still < 6 {
+        let now = metric(&client, &worker.url, received, "frozen-long")
+            .await
+            .unwrap_or(0);
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+        peak = peak.max(rss_mb(worker.pid()));
+        // A sampling period: reads stopping is what is measured.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    broker.signal("-CONT");
+    sender.abort();
+    assert!(last > 100, "the sender got lines in: {last}");
+    eprintln!(
+        "long lines, broker frozen: {last} lines of {LINE} bytes taken before reads stopped; RSS {rss_before:.1} MB -> {peak:.1} MB"
+    );
+    assert!(
+        peak - rss_before < 160.0,
+        "the worker grew from {rss_before:.1} MB to {peak:.1} MB while the broker was frozen"
+    );
+    worker.terminate();
+}

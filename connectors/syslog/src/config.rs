@@ -26,6 +26,8 @@ pub const QUEUE_MAX_SIZE: &str = "syslog.queue.max.size";
 pub const QUEUE_BATCH_SIZE: &str = "syslog.queue.batch.size";
 /// `syslog.backoff.millis`
 pub const BACKOFF_MS: &str = "syslog.backoff.millis";
+/// `syslog.queue.max.bytes` (Rampart's own)
+pub const QUEUE_MAX_BYTES: &str = "syslog.queue.max.bytes";
 /// `syslog.max.message.bytes`
 pub const MAX_MESSAGE_BYTES: &str = "syslog.max.message.bytes";
 /// `syslog.oversize.behavior`
@@ -95,6 +97,11 @@ pub fn def() -> ConfigDef {
     d.define(QUEUE_MAX_SIZE, ConfigType::Int, Importance::Medium, "Messages buffered per task between the socket and Kafka, kept as received (about their own size each) and parsed when the task polls. When full, TCP reads pause (the sender slows down) and UDP datagrams are dropped and counted.")
         .default("20000")
         .validator(Validator::at_least(1.0))
+        .group(GROUP, next())
+        .add();
+    d.define(QUEUE_MAX_BYTES, ConfigType::Long, Importance::Medium, "Rampart's own: bytes of messages buffered per task, at most, beside syslog.queue.max.size, so that long messages cannot fill the buffer's message count with gigabytes. When full, as when syslog.queue.max.size is reached: TCP reads pause and UDP datagrams are dropped and counted. A single message larger than it still passes, alone.")
+        .default("33554432")
+        .validator(Validator::at_least(1024.0))
         .group(GROUP, next())
         .add();
     d.define(
@@ -256,6 +263,8 @@ pub struct SyslogConfig {
     pub topic: String,
     /// Buffer size, messages.
     pub queue_max: usize,
+    /// Buffer size, bytes.
+    pub queue_max_bytes: usize,
     /// Poll batch size.
     pub batch: usize,
     /// Poll wait.
@@ -314,6 +323,7 @@ impl SyslogConfig {
             transport,
             topic: p.string(TOPIC).unwrap_or("syslog").to_string(),
             queue_max: int(QUEUE_MAX_SIZE).max(1),
+            queue_max_bytes: int(QUEUE_MAX_BYTES).max(1),
             batch: int(QUEUE_BATCH_SIZE).max(1),
             backoff: Duration::from_millis(int(BACKOFF_MS).max(1) as u64),
             framing: FramingConfig {

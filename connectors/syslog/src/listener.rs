@@ -93,8 +93,8 @@ pub(crate) struct Accepted {
     ends: Vec<usize>,
     remote: SocketAddr,
     at: DateTime<Utc>,
-    /// Buffer slots held until the task takes the messages.
-    permits: u32,
+    /// Buffer slots and bytes held until the task takes the messages.
+    permits: Held,
     /// For RELP: whom to answer for each message.
     pub(crate) relp: Option<RelpBatch>,
 }
@@ -106,7 +106,7 @@ impl Accepted {
             ends: Vec::new(),
             remote,
             at: Utc::now(),
-            permits: 0,
+            permits: Held::default(),
             relp: None,
         }
     }
@@ -129,20 +129,98 @@ impl Accepted {
     }
 }
 
-/// The buffer between the sockets and the task: a channel of batches, and
-/// one permit per queued message so the bound is in messages.
+/// What a batch holds of the buffer's room.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Held {
+    messages: u32,
+    bytes: u32,
+}
+
+/// The buffer's room: one permit per message and one per byte, so long
+/// messages cannot fill `syslog.queue.max.size` slots with gigabytes. Both
+/// are always taken in the same order, messages first, so two senders can
+/// never each hold what the other waits for.
+#[derive(Clone)]
+pub(crate) struct Room {
+    messages: Arc<Semaphore>,
+    bytes: Arc<Semaphore>,
+    max_messages: usize,
+    max_bytes: usize,
+}
+
+impl Room {
+    fn new(max_messages: usize, max_bytes: usize) -> Self {
+        let max_messages = max_messages.clamp(1, Semaphore::MAX_PERMITS);
+        // acquire_many takes a u32.
+        let max_bytes = max_bytes.clamp(1, u32::MAX as usize);
+        Room {
+            messages: Arc::new(Semaphore::new(max_messages)),
+            bytes: Arc::new(Semaphore::new(max_bytes)),
+            max_messages,
+            max_bytes,
+        }
+    }
+
+    /// What a batch of `messages` and `bytes` must hold: all of it, or the
+    /// whole buffer for a batch larger than it.
+    fn wanted(&self, messages: usize, bytes: usize) -> Held {
+        let clamp = |n: usize, max: usize| u32::try_from(n.clamp(1, max)).unwrap_or(u32::MAX);
+        Held {
+            messages: clamp(messages, self.max_messages),
+            bytes: clamp(bytes, self.max_bytes),
+        }
+    }
+
+    /// Waits for room; `None` once the buffer is gone.
+    async fn acquire(&self, messages: usize, bytes: usize) -> Option<Held> {
+        let want = self.wanted(messages, bytes);
+        self.messages
+            .acquire_many(want.messages)
+            .await
+            .ok()?
+            .forget();
+        match self.bytes.acquire_many(want.bytes).await {
+            Ok(p) => p.forget(),
+            Err(_) => return None,
+        }
+        Some(want)
+    }
+
+    /// Room now, or why not.
+    fn try_acquire(&self, messages: usize, bytes: usize) -> Result<Held, TryAcquireError> {
+        let want = self.wanted(messages, bytes);
+        self.messages.try_acquire_many(want.messages)?.forget();
+        match self.bytes.try_acquire_many(want.bytes) {
+            Ok(p) => p.forget(),
+            Err(e) => {
+                self.messages.add_permits(want.messages as usize);
+                return Err(e);
+            }
+        }
+        Ok(want)
+    }
+
+    fn release(&self, held: Held) {
+        self.messages.add_permits(held.messages as usize);
+        self.bytes.add_permits(held.bytes as usize);
+    }
+}
+
+/// The buffer between the sockets and the task: a channel of batches,
+/// bounded by [`Room`].
 pub(crate) struct Buffer {
     rx: mpsc::UnboundedReceiver<Accepted>,
-    room: Arc<Semaphore>,
+    room: Room,
 }
 
 impl Buffer {
     /// The buffer and the sending side the listener gets through `Ingest`.
     pub(crate) fn new(
         max_messages: usize,
-    ) -> (Self, mpsc::UnboundedSender<Accepted>, Arc<Semaphore>) {
+        max_bytes: usize,
+    ) -> (Self, mpsc::UnboundedSender<Accepted>, Room) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let room = Arc::new(Semaphore::new(max_messages.min(Semaphore::MAX_PERMITS)));
+        let room = Room::new(max_messages, max_bytes);
         (
             Buffer {
                 rx,
@@ -156,14 +234,14 @@ impl Buffer {
     /// The next batch; `None` once every reader has stopped. Cancel-safe.
     pub(crate) async fn recv(&mut self) -> Option<Accepted> {
         let batch = self.rx.recv().await?;
-        self.room.add_permits(batch.permits as usize);
+        self.room.release(batch.permits);
         Some(batch)
     }
 
     /// A batch if one is waiting.
     pub(crate) fn try_recv(&mut self) -> Option<Accepted> {
         let batch = self.rx.try_recv().ok()?;
-        self.room.add_permits(batch.permits as usize);
+        self.room.release(batch.permits);
         Some(batch)
     }
 }
@@ -172,8 +250,8 @@ impl Buffer {
 #[derive(Clone)]
 pub(crate) struct Ingest {
     pub(crate) tx: mpsc::UnboundedSender<Accepted>,
-    /// One permit per message the buffer may still take.
-    pub(crate) room: Arc<Semaphore>,
+    /// The room the buffer still has.
+    pub(crate) room: Room,
     pub(crate) config: Arc<SyslogConfig>,
     pub(crate) stats: Arc<ListenerStats>,
     pub(crate) listener: Arc<str>,
@@ -186,13 +264,10 @@ impl Ingest {
     /// control meanwhile). `false` once the task has gone.
     pub(crate) async fn send(&self, mut batch: Accepted) -> bool {
         // A batch larger than the whole buffer waits for all of it.
-        let want = batch.len().min(self.config.queue_max).max(1);
-        let want = u32::try_from(want).unwrap_or(u32::MAX);
-        match self.room.acquire_many(want).await {
-            Ok(p) => p.forget(),
-            Err(_) => return false,
-        }
-        batch.permits = want;
+        let Some(held) = self.room.acquire(batch.len(), batch.bytes.len()).await else {
+            return false;
+        };
+        batch.permits = held;
         let n = batch.len() as u64;
         if self.tx.send(batch).is_err() {
             return false;
@@ -375,8 +450,8 @@ pub(crate) async fn run_udp(socket: UdpSocket, mut ingest: Ingest) -> ConnectRes
         if bytes.is_empty() {
             continue;
         }
-        match ingest.room.try_acquire() {
-            Ok(p) => p.forget(),
+        let held = match ingest.room.try_acquire(1, bytes.len()) {
+            Ok(held) => held,
             Err(TryAcquireError::NoPermits) => {
                 let dropped = bump(&ingest.stats.udp_dropped);
                 if dropped.is_power_of_two() {
@@ -385,10 +460,10 @@ pub(crate) async fn run_udp(socket: UdpSocket, mut ingest: Ingest) -> ConnectRes
                 continue;
             }
             Err(TryAcquireError::Closed) => return Ok(()),
-        }
+        };
         let mut batch = Accepted::new(peer);
         batch.push(bytes);
-        batch.permits = 1;
+        batch.permits = held;
         if ingest.tx.send(batch).is_err() {
             return Ok(());
         }
@@ -645,6 +720,27 @@ fn collect(
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_buffer_is_bounded_in_bytes_as_well_as_messages() {
+        let room = Room::new(1000, 1024);
+        let first = room.try_acquire(1, 600).expect("room for 600 bytes");
+        assert!(matches!(
+            room.try_acquire(1, 600),
+            Err(TryAcquireError::NoPermits)
+        ));
+        // The message slot the failed try took is given back.
+        assert_eq!(room.messages.available_permits(), 999);
+        room.release(first);
+        let second = room.try_acquire(1, 600).expect("room once released");
+        room.release(second);
+        // A message larger than the whole buffer passes, alone.
+        let big = room.acquire(1, 5000).await.expect("the buffer is open");
+        assert_eq!(big.bytes, 1024);
+        assert!(room.try_acquire(1, 1).is_err());
+        room.release(big);
+        assert_eq!(room.bytes.available_permits(), 1024);
+    }
+
     /// A TCP listener's ingest with `extra` settings, and its buffer.
     fn tcp_ingest(extra: &[(&str, &str)]) -> (Ingest, Buffer, watch::Sender<bool>) {
         let config: rampart_core::connector::Config = [
@@ -657,7 +753,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let config = Arc::new(SyslogConfig::parse(&config).expect("valid config"));
-        let (buffer, tx, room) = Buffer::new(config.queue_max);
+        let (buffer, tx, room) = Buffer::new(config.queue_max, config.queue_max_bytes);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let ingest = Ingest {
             tx,
@@ -834,7 +930,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let config = Arc::new(SyslogConfig::parse(&config).expect("valid config"));
-        let (mut buffer, tx, room) = Buffer::new(config.queue_max);
+        let (mut buffer, tx, room) = Buffer::new(config.queue_max, config.queue_max_bytes);
         let (_shutdown, shutdown_rx) = watch::channel(false);
         let ingest = Ingest {
             tx,

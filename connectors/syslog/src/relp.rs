@@ -697,7 +697,8 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let config = Arc::new(crate::config::SyslogConfig::parse(&config).expect("valid config"));
-        let (buffer, tx, room) = crate::listener::Buffer::new(config.queue_max);
+        let (buffer, tx, room) =
+            crate::listener::Buffer::new(config.queue_max, config.queue_max_bytes);
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let ingest = Ingest {
             tx,

@@ -59,7 +59,7 @@ impl SourceTask for SyslogSourceTask {
             _ => None,
         };
         let bound = listener::bind(&config)?;
-        let (rx, tx, room) = Buffer::new(config.queue_max);
+        let (rx, tx, room) = Buffer::new(config.queue_max, config.queue_max_bytes);
         let (shutdown, shutdown_rx) = watch::channel(false);
         self.shutdown = Some(shutdown);
         let listener_name: Arc<str> = config.listener_name().into();

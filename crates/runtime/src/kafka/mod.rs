@@ -263,8 +263,25 @@ pub fn producer_config(
         .set("max.in.flight.requests.per.connection", "1")
         .set("message.timeout.ms", "0")
         .set("linger.ms", "5");
-    apply(&mut c, layered(worker, connector, "producer")?)?;
+    let settings = layered(worker, connector, "producer")?;
+    c.set("queue.buffering.max.kbytes", queue_kbytes(&settings));
+    // An explicit queue.buffering.max.kbytes, set after, wins.
+    apply(&mut c, settings)?;
     Ok(c)
+}
+
+/// Java's producer holds at most `buffer.memory` bytes of records (32 MB
+/// by default) and blocks `send` beyond it; librdkafka's queue takes up to
+/// 1 GB by default. Sized as Java's, a source that reads faster than the
+/// broker takes (a burst of 64 KB syslog lines) waits at `QueueFull`
+/// instead of holding a gigabyte.
+fn queue_kbytes(settings: &BTreeMap<String, String>) -> String {
+    const JAVA_BUFFER_MEMORY: u64 = 32 * 1024 * 1024;
+    let bytes = settings
+        .get("buffer.memory")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(JAVA_BUFFER_MEMORY);
+    (bytes / 1024).clamp(1, 2_097_151).to_string()
 }
 
 /// The consumer group of a sink connector: `connect-<name>`, unless the
@@ -335,4 +352,50 @@ pub fn worker_config(
         .collect();
     apply(&mut c, settings)?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(extra: &[(&str, &str)]) -> WorkerConfig {
+        let mut props: HashMap<String, String> = [
+            ("bootstrap.servers", "127.0.0.1:9092"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            ("offset.storage.file.filename", "/tmp/offsets"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        WorkerConfig::from_props(props, std::iter::empty()).expect("a valid worker config")
+    }
+
+    #[test]
+    fn the_producer_queue_is_sized_as_javas_buffer_memory() {
+        let queue = |w: &WorkerConfig, c: &[(&str, &str)]| {
+            let connector = c
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            producer_config(w, &connector, "p")
+                .expect("producer settings")
+                .get("queue.buffering.max.kbytes")
+                .map(str::to_string)
+        };
+        assert_eq!(queue(&worker(&[]), &[]).as_deref(), Some("32768"));
+        let w = worker(&[("producer.buffer.memory", "8388608")]);
+        assert_eq!(queue(&w, &[]).as_deref(), Some("8192"));
+        let o = [("producer.override.buffer.memory", "1048576")];
+        assert_eq!(queue(&worker(&[]), &o).as_deref(), Some("1024"));
+        let w = worker(&[("producer.queue.buffering.max.kbytes", "4096")]);
+        assert_eq!(queue(&w, &[]).as_deref(), Some("4096"));
+    }
 }
