@@ -8,6 +8,8 @@ mod error;
 mod forward;
 mod middleware;
 mod routes;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 use std::collections::BTreeMap;
