@@ -853,7 +853,7 @@ fn slope_per_minute(points: &[(f64, f64)]) -> f64 {
     }
 }
 
-/// Syslog over TCP into Kafka and on into Elasticsearch: first a burst as
+/// Syslog over TCP into Kafka and on to Splunk HEC: first a burst as
 /// fast as it goes, to measure the capacity, then half of it for the soak
 /// (30 s here, 30 minutes under scripts/faults), sampling the worker's RSS
 /// and open descriptors.
@@ -869,7 +869,18 @@ async fn a_soak_at_half_capacity_keeps_memory_and_descriptors_flat() {
     } else {
         (5_000u64, Duration::from_secs(30), Duration::from_secs(1))
     };
-    let osmem = crate::elasticsearch::require_osmem().await;
+    // The HEC test receiver, counting only: a peer that keeps up for half
+    // an hour (osmem, an in-memory Python server, slows as it fills).
+    let rx = Receiver::start(
+        HEC_TOKEN,
+        Behaviour {
+            ack: true,
+            count_only: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let client = reqwest::Client::new();
     let topic = unique("fault-soak");
     create_topic(&topic, 1).await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -896,15 +907,11 @@ async fn a_soak_at_half_capacity_keeps_memory_and_descriptors_flat() {
                 "value.converter.schemas.enable": "false",
             }),
         ),
-        connector_file(
-            dir.path(),
-            "soak-es",
-            es_config(&topic, &crate::elasticsearch::osmem_url()),
-        ),
+        connector_file(dir.path(), "soak-hec", hec_config(&topic, &rx.url)),
     ];
     let mut worker = WorkerProcess::start(dir.path(), &props, port, &files);
     worker.wait_healthy().await;
-    let client = &osmem;
+    let client = &client;
     let url = worker.url.clone();
     let committed = |n: u64| {
         let url = url.clone();
@@ -913,7 +920,7 @@ async fn a_soak_at_half_capacity_keeps_memory_and_descriptors_flat() {
                 &format!("soak: {n} offsets committed"),
                 Duration::from_secs(600),
                 || async {
-                    (committed_sum(client, &url, "soak-es").await? >= n as i64).then_some(())
+                    (committed_sum(client, &url, "soak-hec").await? >= n as i64).then_some(())
                 },
             )
             .await;
@@ -977,11 +984,16 @@ async fn a_soak_at_half_capacity_keeps_memory_and_descriptors_flat() {
     let half = rss_points.len() / 2;
     let rss_slope = slope_per_minute(&rss_points[half..]);
     let fd_slope = slope_per_minute(&fd_points[half..]);
+    assert_eq!(
+        rx.event_count(),
+        sent,
+        "every line reached the receiver once"
+    );
     let state = status(client, &url, "soak-syslog").await;
     assert_eq!(state["tasks"][0]["state"], "RUNNING", "{state}");
     worker.terminate();
     println!(
-        "fault case soak: capacity {capacity:.0} lines/s (syslog TCP -> Kafka -> Elasticsearch), soak {soak:?} at {rate:.0}/s: {sent} lines sent and delivered; RSS {rss_start:.1} -> {rss_end:.1} MB (slope over the second half {rss_slope:+.2} MB/min); open fds {fds_start} -> {fds_end} (slope {fd_slope:+.2}/min)"
+        "fault case soak: capacity {capacity:.0} lines/s (syslog TCP -> Kafka -> HEC), soak {soak:?} at {rate:.0}/s: {sent} lines sent and delivered; RSS {rss_start:.1} -> {rss_end:.1} MB (slope over the second half {rss_slope:+.2} MB/min); open fds {fds_start} -> {fds_end} (slope {fd_slope:+.2}/min)"
     );
     assert!(
         fds_end <= fds_start + 4,
