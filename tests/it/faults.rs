@@ -386,89 +386,55 @@ async fn elasticsearch_outage_then_503s_loses_and_duplicates_nothing() {
     assert_eq!(f.duplicated, 0, "document ids are topic+partition+offset");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn splunk_hec_outage_then_503s_loses_nothing() {
+/// A HEC sink through a proxy playing `phases`. HEC has no idempotent
+/// writes: an acknowledgement lost with a cut connection makes the batch go
+/// again, so duplicates are counted (in the report line), not forbidden.
+async fn hec_case(case: &str, phases: Vec<(Mode, Duration)>) -> Figures {
     let rx = hec_receiver().await;
     let proxy = FaultProxy::start(&rx.url).await;
-    let topic = unique("fault-hec");
+    let topic = unique(case);
     let config = hec_config(&topic, &proxy.url);
     let read_back = || async { hec_seqs(&rx) };
+    // hec_config's splunk.hec.backoff.threshhold.seconds.
     let cap = Some(Duration::from_secs(4));
-    let f = sink_under(
-        "fault-hec",
-        &proxy,
-        &topic,
-        config,
-        outage(),
-        cap,
-        read_back,
-    )
-    .await;
-    // HEC has no idempotent writes: an acknowledgement lost with a cut
-    // connection makes the batch go again. Counted, not forbidden.
-    println!("fault case fault-hec: {} duplicated", f.duplicated);
+    sink_under(case, &proxy, &topic, config, phases, cap, read_back).await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_outage_then_503s_loses_and_duplicates_nothing() {
+/// An S3 sink through a proxy playing `phases`; object names are
+/// deterministic, so a retried upload replaces its object.
+async fn s3_case(case: &str, phases: Vec<(Mode, Duration)>) -> Figures {
     let client = reqwest::Client::new();
-    let bucket = unique("fault-s3").to_lowercase();
+    let bucket = unique(case).to_lowercase();
     s3::create_bucket(&client, &bucket).await;
     let proxy = FaultProxy::start(&s3::moto()).await;
-    let topic = unique("fault-s3");
+    let topic = unique(case);
     let config = s3_config(&topic, &bucket, &proxy.url);
     let read_back = || s3_seqs(&client, &bucket);
     // storage.rs: retries double up to 10 s.
     let cap = Some(Duration::from_secs(10));
-    let f = sink_under("fault-s3", &proxy, &topic, config, outage(), cap, read_back).await;
-    assert_eq!(
-        f.duplicated, 0,
-        "object names are deterministic: a retried upload replaces its object"
-    );
+    sink_under(case, &proxy, &topic, config, phases, cap, read_back).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn splunk_hec_outage_then_503s_loses_nothing() {
+    hec_case("fault-hec", outage()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_outage_then_503s_loses_and_duplicates_nothing() {
+    let f = s3_case("fault-s3", outage()).await;
+    assert_eq!(f.duplicated, 0, "a retried upload replaces its object");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_lossy_path_then_a_partition_to_hec_loses_nothing() {
-    let rx = hec_receiver().await;
-    let proxy = FaultProxy::start(&rx.url).await;
-    let topic = unique("fault-net-hec");
-    let config = hec_config(&topic, &proxy.url);
-    let read_back = || async { hec_seqs(&rx) };
-    let cap = Some(Duration::from_secs(4));
-    let f = sink_under(
-        "fault-net-hec",
-        &proxy,
-        &topic,
-        config,
-        bad_network(),
-        cap,
-        read_back,
-    )
-    .await;
-    println!("fault case fault-net-hec: {} duplicated", f.duplicated);
+    hec_case("fault-net-hec", bad_network()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_lossy_path_then_a_partition_to_s3_loses_and_duplicates_nothing() {
-    let client = reqwest::Client::new();
-    let bucket = unique("fault-net-s3").to_lowercase();
-    s3::create_bucket(&client, &bucket).await;
-    let proxy = FaultProxy::start(&s3::moto()).await;
-    let topic = unique("fault-net-s3");
-    let config = s3_config(&topic, &bucket, &proxy.url);
-    let read_back = || s3_seqs(&client, &bucket);
-    let cap = Some(Duration::from_secs(10));
-    let f = sink_under(
-        "fault-net-s3",
-        &proxy,
-        &topic,
-        config,
-        bad_network(),
-        cap,
-        read_back,
-    )
-    .await;
-    assert_eq!(f.duplicated, 0, "deterministic object names");
+    let f = s3_case("fault-net-s3", bad_network()).await;
+    assert_eq!(f.duplicated, 0, "a retried upload replaces its object");
 }
 
 /// Mounts a tmpfs of `bytes` at `dir` (CI runs as root, as this machine
@@ -616,18 +582,13 @@ async fn a_full_disk_under_the_offsets_file_is_logged_and_recovered_from() {
         .into_iter()
         .filter_map(|(_, v, _)| v.map(|v| String::from_utf8_lossy(&v).into_owned()))
         .collect();
-    let seqs = values
+    let seqs: Vec<u64> = values
         .iter()
-        .filter_map(|v| v.get(5..11).and_then(|s| s.parse::<u64>().ok()));
-    let mut seen: HashMap<u64, u64> = HashMap::new();
-    for s in seqs {
-        *seen.entry(s).or_default() += 1;
-    }
-    let duplicated: u64 = seen.values().map(|n| n - 1).sum();
-    let lost = (0..3100).filter(|s| !seen.contains_key(s)).count();
+        .filter_map(|v| v.get(5..11).and_then(|s| s.parse::<u64>().ok()))
+        .collect();
+    let (received, duplicated, lost) = tally_n(&seqs, 3100);
     println!(
-        "fault case fault-disk: offsets file on a full 64 KiB tmpfs: sent 3100, received {}, duplicated {duplicated}, lost {lost}",
-        values.len()
+        "fault case fault-disk: offsets file on a full 64 KiB tmpfs: sent 3100, received {received}, duplicated {duplicated}, lost {lost}"
     );
     assert_eq!(lost, 0, "lines lost");
     assert_eq!(duplicated, 0, "lines sent twice");

@@ -717,8 +717,24 @@ fn collect(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Writes `bytes` one every 100 ms until the peer closes.
+    pub(crate) async fn trickle<'a, W: tokio::io::AsyncWrite + Unpin>(
+        to: &mut W,
+        bytes: impl Iterator<Item = &'a u8>,
+    ) {
+        for b in bytes {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if tokio::io::AsyncWriteExt::write_all(to, &[*b])
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
 
     #[tokio::test]
     async fn the_buffer_is_bounded_in_bytes_as_well_as_messages() {
@@ -788,17 +804,7 @@ mod tests {
             .await
             .expect("sent");
         let started = tokio::time::Instant::now();
-        let trickle = async {
-            for b in b"<13>never ends ".iter().cycle() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if tokio::io::AsyncWriteExt::write_all(&mut client, &[*b])
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        };
+        let trickle = trickle(&mut client, b"<13>never ends ".iter().cycle());
         let closed = tokio::time::timeout(Duration::from_secs(60), async {
             tokio::join!(trickle, reader).1
         })

@@ -765,17 +765,10 @@ mod tests {
             .expect("sent");
         let started = tokio::time::Instant::now();
         // A frame announcing 60,000 bytes, sent a byte every 100 ms.
-        let trickle = async {
-            for b in b"2 syslog 60000 ".iter().chain(std::iter::repeat(&b'x')) {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if tokio::io::AsyncWriteExt::write_all(&mut client, &[*b])
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        };
+        let trickle = crate::listener::tests::trickle(
+            &mut client,
+            b"2 syslog 60000 ".iter().chain(std::iter::repeat(&b'x')),
+        );
         let closed = tokio::time::timeout(Duration::from_secs(60), async {
             tokio::join!(trickle, served).1
         })
