@@ -45,6 +45,7 @@ macro_rules! encrypt {
     };
 }
 use rampart_core::connector::SinkRetries;
+use rampart_core::ConnectError;
 
 /// Whether an operation may succeed when retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,15 @@ pub struct StorageError {
     pub kind: ErrorKind,
     /// What failed and why.
     pub message: String,
+}
+
+impl From<StorageError> for ConnectError {
+    fn from(e: StorageError) -> Self {
+        match e.kind {
+            ErrorKind::Retryable => ConnectError::Retriable(e.message),
+            ErrorKind::Fatal => ConnectError::Connect(e.message),
+        }
+    }
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);

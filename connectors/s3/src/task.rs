@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::config::{S3Config, MIN_PART_SIZE};
-use crate::storage::{PartMessage, StorageError, Store};
+use crate::storage::{ErrorKind, PartMessage, StorageError, Store};
 use crate::writer::{Closed, Output, PartitionWriter};
 
 /// Uploads (whole objects or multipart uploads) in flight per task.
@@ -314,10 +314,15 @@ impl SinkTask for S3SinkTask {
     async fn start(&mut self, config: &Config, context: SinkTaskContext) -> ConnectResult<()> {
         let config = Arc::new(S3Config::parse(config)?);
         let store = Store::connect(&config).await;
-        store
-            .check()
-            .await
-            .map_err(|e| ConnectError::connect(e.message))?;
+        match store.check().await {
+            Ok(()) => {}
+            // Uploads retry without end, so a store that is only away for
+            // now is no reason to fail, as for Elasticsearch.
+            Err(e) if e.kind == ErrorKind::Retryable => {
+                warn!(error = %e, "s3 is not reachable yet; uploads will retry");
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.running = Some(Running {
             config,
             store,

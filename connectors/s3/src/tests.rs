@@ -246,6 +246,52 @@ async fn access_denied_and_missing_buckets_are_fatal_with_the_reason() {
     assert!(e.message.contains("bucket archive does not exist"), "{e}");
 }
 
+#[tokio::test]
+async fn a_store_away_at_start_is_waited_for_and_a_refusal_fails_the_start() {
+    let start = |url: String| async move {
+        let c = config(&[
+            ("store.url", &url),
+            ("s3.region", "us-east-1"),
+            ("aws.access.key.id", "test"),
+            ("aws.secret.access.key", "test"),
+            ("s3.retry.backoff.ms", "1"),
+        ]);
+        let mut task = crate::task::S3SinkTask::default();
+        let context = rampart_core::connector::SinkTaskContext {
+            errant_record_reporter: None,
+        };
+        rampart_core::connector::SinkTask::start(&mut task, &c, context).await
+    };
+    // More 503s than the SDK's own attempts: the check itself fails.
+    let (url, count) = scripted_s3(vec![(503, "SlowDown"); 10]).await;
+    start(url).await.expect("started while the store is away");
+    assert!(count.load(Ordering::SeqCst) >= 1, "the bucket was checked");
+
+    let (url, _) = scripted_s3(vec![(403, "AccessDenied")]).await;
+    let e = start(url).await.expect_err("access denied fails the start");
+    assert!(!e.is_retriable(), "{e:?}");
+    assert!(
+        e.to_string().contains("access denied to bucket archive"),
+        "{e}"
+    );
+}
+
+#[test]
+fn storage_errors_keep_their_kind_as_connect_errors() {
+    use crate::storage::StorageError;
+    let e = |kind| {
+        rampart_core::ConnectError::from(StorageError {
+            kind,
+            message: "m".into(),
+        })
+    };
+    assert!(e(ErrorKind::Retryable).is_retriable());
+    assert!(matches!(
+        e(ErrorKind::Fatal),
+        rampart_core::ConnectError::Connect(m) if m == "m"
+    ));
+}
+
 // Bytes 0..32 and their MD5, computed apart (Python's hashlib).
 const SSE_C_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const SSE_C_MD5: &str = "tP/LI3N87DFaSk0aoqYgzg==";

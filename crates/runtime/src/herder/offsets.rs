@@ -15,6 +15,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value as Json;
 
 use crate::kafka;
+use crate::kafka::errors::kafka_error;
 use crate::worker::committed_offsets;
 use crate::worker_config::WorkerConfig;
 
@@ -46,7 +47,7 @@ fn group_consumer(
     )
     .map_err(ConnectError::from)?
     .create()
-    .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))
+    .map_err(|e| kafka_error("cannot create consumer", &e))
 }
 
 fn sink_topics(
@@ -65,7 +66,7 @@ fn sink_topics(
         .map_err(|e| ConnectError::BadRequest(e.to_string()))?;
     let md = consumer
         .fetch_metadata(None, TIMEOUT)
-        .map_err(|e| ConnectError::connect(format!("cannot fetch metadata: {e}")))?;
+        .map_err(|e| kafka_error("cannot fetch metadata", &e))?;
     Ok(md
         .topics()
         .iter()
@@ -198,9 +199,10 @@ pub(crate) async fn alter_sink_offsets(
                 .map_err(|e| ConnectError::connect(e.to_string()))?;
         }
         consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
-            ConnectError::connect(format!(
-                "Failed to alter consumer group offsets for connector {name}: {e}"
-            ))
+            kafka_error(
+                format_args!("Failed to alter consumer group offsets for connector {name}"),
+                &e,
+            )
         })
     })
     .await
@@ -220,7 +222,7 @@ pub(crate) async fn reset_sink_offsets(
         kafka::admin_config(worker, &config, &format!("connector-adminclient-{name}"))
             .map_err(ConnectError::from)?
             .create()
-            .map_err(|e| ConnectError::connect(format!("cannot create admin client: {e}")))?;
+            .map_err(|e| kafka_error("cannot create admin client", &e))?;
     let group = kafka::consumer_group(&config, &name);
     let result = admin
         .delete_groups(

@@ -4,6 +4,7 @@
 //! connector's `*.override.*`, each layer winning over the one before, and
 //! Java's key names translated into librdkafka's.
 
+pub mod errors;
 pub mod jaas;
 pub mod security;
 pub mod stats;

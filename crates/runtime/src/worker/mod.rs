@@ -31,6 +31,7 @@ pub use errors::{ErrorHandler, RawRecord, Stage};
 pub use metrics::{MetricsRegistry, TaskMetrics};
 
 use crate::kafka;
+use crate::kafka::errors::kafka_error;
 use crate::metrics::{ClientKind, ClientRegistry, Exposition, Kind, MBean};
 use crate::plugins::Plugins;
 use crate::stores::{OffsetBackingStore, StatusBackingStore};
@@ -477,7 +478,7 @@ impl Worker {
                 );
                 let producer: SourceProducer = producer_cfg
                     .create_with_context(context)
-                    .map_err(|e| ConnectError::connect(format!("cannot create producer: {e}")))?;
+                    .map_err(|e| kafka_error("cannot create producer", &e))?;
                 let worker_cfg = self.config.clone();
                 let connector_cfg = config.clone();
                 let admin_id = format!("connector-adminclient-{name}-{}", id.task);
@@ -526,7 +527,7 @@ impl Worker {
                         closing: Default::default(),
                         revoke_pending: Default::default(),
                     })
-                    .map_err(|e| ConnectError::connect(format!("cannot create consumer: {e}")))?;
+                    .map_err(|e| kafka_error("cannot create consumer", &e))?;
                 let task_class = task_class(&plugin);
                 let dlq_admin = match errors.dlq_topic() {
                     Some(_) => Some(

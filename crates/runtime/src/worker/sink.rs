@@ -23,6 +23,7 @@ use tracing::{debug, info, warn};
 
 use super::errors::{RawRecord, Stage};
 use super::{TaskShared, TaskStatus};
+use crate::kafka::errors::kafka_error;
 use crate::metrics::ClientStats;
 
 /// Records handed to `put` at most per call.
@@ -213,7 +214,7 @@ impl SinkTaskRunner {
         let topics: Vec<&str> = self.subscription.iter().map(String::as_str).collect();
         self.consumer
             .subscribe(&topics)
-            .map_err(|e| ConnectError::connect(format!("cannot subscribe to {topics:?}: {e}")))?;
+            .map_err(|e| kafka_error(format_args!("cannot subscribe to {topics:?}"), &e))?;
         let mut flush = tokio::time::interval(self.shared.worker.offset_flush_interval);
         flush.tick().await;
         let mut paused = false;
@@ -584,7 +585,7 @@ pub(crate) fn committed_offsets<C: ConsumerContext>(
     }
     let committed = consumer
         .committed_offsets(tpl, timeout)
-        .map_err(|e| ConnectError::connect(format!("cannot read committed offsets: {e}")))?;
+        .map_err(|e| kafka_error("cannot read committed offsets", &e))?;
     Ok(committed
         .elements()
         .iter()

@@ -31,6 +31,7 @@ use crate::distributed::internal_topics::{self, InternalTopic};
 use crate::distributed::offset_store::KafkaOffsetBackingStore;
 use crate::distributed::status_store::KafkaStatusBackingStore;
 use crate::kafka;
+use crate::kafka::errors::kafka_error;
 use crate::metrics::ClientKind;
 use crate::plugins::Plugins;
 use crate::worker::Worker;
@@ -113,7 +114,7 @@ impl DistributedHerder {
         let base = kafka::worker_config(&worker_config, &client_id("internal"))?;
         let admin: AdminClient<DefaultClientContext> = base
             .create()
-            .map_err(|e| ConnectError::connect(format!("cannot create admin client: {e}")))?;
+            .map_err(|e| kafka_error("cannot create admin client", &e))?;
         for topic in [
             InternalTopic::config(
                 &settings.config_topic.name,
