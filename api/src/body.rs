@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
 use crate::error::{ApiError, ApiResult};
@@ -36,6 +37,71 @@ pub fn require_json(headers: &HeaderMap) -> ApiResult<()> {
 pub fn parse(headers: &HeaderMap, body: &Bytes) -> ApiResult<Json> {
     require_json(headers)?;
     serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot deserialize request body: {e}"),
+        )
+    })
+}
+
+/// Which part of a body is a connector config.
+#[derive(Debug, Clone, Copy)]
+pub enum ConfigAt {
+    /// The whole body (`PUT …/config`, `PATCH …/config`, validate).
+    Body,
+    /// One field of it (`config` of `POST /connectors`).
+    Field(&'static str),
+}
+
+/// Parses a JSON body holding a connector config. Jackson binds a number in
+/// a `Map<String, String>` to its text as written, so `1.50` stays `"1.50"`,
+/// and `1e400` or a 30-digit integer is kept rather than refused: numbers
+/// there are taken as text before serde_json reads them as numbers.
+pub fn parse_config(headers: &HeaderMap, body: &Bytes, at: ConfigAt) -> ApiResult<Json> {
+    require_json(headers)?;
+    // Not an object: the plain parse gives the error Java gives.
+    let Ok(fields) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(body) else {
+        return parse(headers, body);
+    };
+    match at {
+        ConfigAt::Body => config_object(fields),
+        ConfigAt::Field(field) => {
+            let mut out = serde_json::Map::new();
+            for (key, raw) in fields {
+                let nested = (key == field)
+                    .then(|| {
+                        serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(raw.get()).ok()
+                    })
+                    .flatten();
+                let value = match nested {
+                    Some(config) => config_object(config)?,
+                    None => read(raw.get())?,
+                };
+                out.insert(key, value);
+            }
+            Ok(Json::Object(out))
+        }
+    }
+}
+
+/// A config object whose number values are their text as written.
+fn config_object(fields: BTreeMap<String, Box<RawValue>>) -> ApiResult<Json> {
+    let mut out = serde_json::Map::new();
+    for (key, raw) in fields {
+        let text = raw.get();
+        let value = if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            Json::String(text.to_string())
+        } else {
+            read(text)?
+        };
+        out.insert(key, value);
+    }
+    Ok(Json::Object(out))
+}
+
+/// A fragment of a body that is already known to be well-formed JSON.
+fn read(text: &str) -> ApiResult<Json> {
+    serde_json::from_str(text).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("Cannot deserialize request body: {e}"),

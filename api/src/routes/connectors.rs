@@ -13,7 +13,8 @@ use rampart_core::herder::{
 use serde_json::{json, Map, Value};
 
 use crate::body::{
-    cannot_deserialize, config, config_map, java_bool, object, parse, query_values, scalar,
+    cannot_deserialize, config, config_map, java_bool, object, parse, parse_config, query_values,
+    scalar, ConfigAt,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -57,7 +58,7 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let body = parse(&headers, &body)?;
+    let body = parse_config(&headers, &body, ConfigAt::Field("config"))?;
     // A missing name is an empty one, which validation then refuses with
     // Java's message ("Invalid value  for configuration name: …").
     let body = object(
@@ -133,7 +134,7 @@ pub(crate) async fn put_config(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let body = parse(&headers, &body)?;
+    let body = parse_config(&headers, &body, ConfigAt::Body)?;
     let mut cfg = config(&body)?;
     match cfg.get("name") {
         Some(n) if n != &name => return Err(name_mismatch(n, &name)),
@@ -165,7 +166,7 @@ pub(crate) async fn patch_config(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let body = parse(&headers, &body)?;
+    let body = parse_config(&headers, &body, ConfigAt::Body)?;
     let patch: BTreeMap<String, Option<String>> = config_map(&body)?;
     if let Some(Some(n)) = patch.get("name") {
         if n != &name {

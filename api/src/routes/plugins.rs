@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::body::{config, parse, query_values};
+use crate::body::{config, parse_config, query_values, ConfigAt};
 use crate::error::{ApiError, ApiResult};
 use crate::AppState;
 
@@ -36,7 +36,7 @@ pub(crate) async fn validate(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let body = parse(&headers, &body)?;
+    let body = parse_config(&headers, &body, ConfigAt::Body)?;
     let cfg = config(&body)?;
     if let Some(c) = cfg.get("connector.class") {
         if normalise(c) != normalise(&plugin) {

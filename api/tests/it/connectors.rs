@@ -43,6 +43,80 @@ async fn create_is_201_with_location_and_the_config_as_strings() {
     );
 }
 
+/// Numbers as Jackson binds them into a `Map<String, String>`: their text
+/// as written, whatever their range or form (checked against Java Connect
+/// 3.9: `{"x": 1e400}` is stored as `"1e400"`).
+const NUMBERS: &str =
+    r#""huge": 1e400, "zeros": 1.50, "long": 123456789012345678901234567890, "neg": -0.0e-5"#;
+
+fn numbers_as_written(config: &Value) {
+    for (key, text) in [
+        ("huge", "1e400"),
+        ("zeros", "1.50"),
+        ("long", "123456789012345678901234567890"),
+        ("neg", "-0.0e-5"),
+    ] {
+        assert_eq!(config[key], text, "{key} in {config}");
+    }
+}
+
+#[tokio::test]
+async fn numbers_in_a_config_are_kept_as_written() {
+    let api = Api::new();
+    let json = |text: String| Some(("application/json", text));
+    let created = api
+        .raw(
+            "POST",
+            "/connectors",
+            json(format!(
+                r#"{{"name": "src", "config": {{"connector.class": "FakeSource", "topic": "t", {NUMBERS}}}}}"#
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    numbers_as_written(&created.json()["config"]);
+
+    let replaced = api
+        .raw(
+            "PUT",
+            "/connectors/src/config",
+            json(format!(
+                r#"{{"connector.class": "FakeSource", "topic": "t", {NUMBERS}, "extra": 7}}"#
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(replaced.status, 200, "{}", replaced.body);
+    numbers_as_written(&replaced.json()["config"]);
+    assert_eq!(replaced.json()["config"]["extra"], "7");
+
+    let patched = api
+        .raw(
+            "PATCH",
+            "/connectors/src/config",
+            json(format!(r#"{{{NUMBERS}, "extra": null}}"#)),
+            &[],
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    numbers_as_written(&patched.json()["config"]);
+    assert!(patched.json()["config"].get("extra").is_none());
+
+    let validated = api
+        .raw(
+            "PUT",
+            "/connector-plugins/FakeSource/config/validate",
+            json(format!(
+                r#"{{"name": "src", "connector.class": "FakeSource", "topic": "t", {NUMBERS}}}"#
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(validated.status, 200, "{}", validated.body);
+    assert_eq!(validated.json()["error_count"], 0, "{}", validated.body);
+}
+
 #[tokio::test]
 async fn create_of_an_existing_name_is_409() {
     let api = Api::new();
