@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use rampart_core::backoff::AcceptBackoff;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -132,11 +133,13 @@ where
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => {
-                    backoff.reset();
+                    backoff.accepted();
                     a
                 }
                 Err(e) => {
-                    backoff.wait(&e).await;
+                    let delay = backoff.failed();
+                    warn!(error = %e, retry_in = ?delay, "accept failed");
+                    tokio::time::sleep(delay).await;
                     continue;
                 }
             },
@@ -190,25 +193,6 @@ where
         connections.shutdown().await;
     }
     Ok(())
-}
-
-/// Waits after a failed accept: the usual causes (out of file descriptors,
-/// of memory) last a while, and retrying at once would spin a core.
-#[derive(Default)]
-struct AcceptBackoff {
-    delay: Duration,
-}
-
-impl AcceptBackoff {
-    fn reset(&mut self) {
-        self.delay = Duration::ZERO;
-    }
-
-    async fn wait(&mut self, e: &std::io::Error) {
-        self.delay = (self.delay * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
-        warn!(error = %e, retry_in = ?self.delay, "accept failed");
-        tokio::time::sleep(self.delay).await;
-    }
 }
 
 #[cfg(test)]

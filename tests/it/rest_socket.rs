@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{
-    create_connector, eventually, free_port, json, rampart_bin, unique, wait_for,
+    create_connector, eventually, free_port, json, rampart_bin, starve_accepts, unique, wait_for,
     worker_properties, WorkerProcess,
 };
 
@@ -340,5 +340,24 @@ async fn https_listener_serves_the_api_with_a_pem_certificate() {
         !(ok && plain.ends_with("200")),
         "plain HTTP is not served on an https listener: {plain}"
     );
+
+    // Out of descriptors, the TLS accept loop waits between accepts, and
+    // serves again once the connections go.
+    let mut starved = starve_accepts(&worker, port).await;
+    drop(std::mem::take(&mut starved.held));
+    eventually(
+        "the worker answering over TLS again",
+        Duration::from_secs(30),
+        || {
+            let (url, cert) = (url.clone(), cert.clone());
+            async move {
+                let (ok, body) = curl(url, Some(cert)).await;
+                (ok && body.ends_with("200")).then_some(())
+            }
+        },
+    )
+    .await;
+    eprintln!("REST HTTPS listener {starved}; serving again once they went");
+    starved.assert_backed_off();
     assert_eq!(worker.terminate().code(), Some(0));
 }

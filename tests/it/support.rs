@@ -731,3 +731,106 @@ fn kafka_script(dir: &Path, port: u16, command: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// CPU time a process has used, in clock ticks (`utime + stime`).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields 14 and 15 of the line, counted after the command name, which
+    // may hold spaces, as the 12th and 13th after its closing parenthesis.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+/// How many times a worker has logged `text`.
+pub fn logged(worker: &WorkerProcess, text: &str) -> usize {
+    std::fs::read_to_string(&worker.log)
+        .unwrap_or_default()
+        .matches(text)
+        .count()
+}
+
+/// What a listener did while out of descriptors.
+#[allow(dead_code)]
+pub struct Starved {
+    /// The soft descriptor limit set.
+    pub soft: usize,
+    /// Descriptors the worker had open before.
+    pub open: usize,
+    /// Failed accepts logged during the window.
+    pub failures: usize,
+    /// CPU ticks the worker used during the window.
+    pub ticks: u64,
+    /// The connections made, still open.
+    pub held: Vec<tokio::net::TcpStream>,
+}
+
+/// How long [`starve_accepts`] measures: a length of time, not a
+/// synchronisation.
+pub const STARVED_WINDOW: Duration = Duration::from_secs(3);
+
+impl std::fmt::Display for Starved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "out of descriptors (soft limit {}, {} open before): {} failed accepts logged and {} CPU ticks used in {:?}",
+            self.soft, self.open, self.failures, self.ticks, STARVED_WINDOW
+        )
+    }
+}
+
+impl Starved {
+    /// Doubling from 10 ms to 1 s, about eight waits fit in the window; a
+    /// listener retrying at once logs thousands and takes a core (300
+    /// ticks).
+    #[allow(dead_code)]
+    pub fn assert_backed_off(&self) {
+        assert!(self.failures <= 12, "{self}");
+        assert!(self.ticks < 60, "{self}");
+    }
+}
+
+/// Out of file descriptors, `accept` fails (EMFILE) for as long as
+/// connections wait in the kernel's queue, and the listening socket stays
+/// readable, so a listener that retries at once spins. This lowers the
+/// worker's soft descriptor limit to a few above what it has open (with
+/// util-linux's `prlimit`), connects to `port` until accepts fail, and
+/// counts failures and CPU over [`STARVED_WINDOW`].
+#[allow(dead_code)]
+pub async fn starve_accepts(worker: &WorkerProcess, port: u16) -> Starved {
+    const CONNECTIONS: usize = 40;
+    let pid = worker.pid();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let soft = open + 6;
+    let lowered = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={soft}:")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(lowered, "prlimit lowers the worker's descriptor limit");
+    let mut held = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        held.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("the kernel completes the connection"),
+        );
+    }
+    eventually(
+        "accepts to fail for want of descriptors",
+        Duration::from_secs(30),
+        || async { (logged(worker, "accept failed") > 0).then_some(()) },
+    )
+    .await;
+    let (failures, ticks) = (logged(worker, "accept failed"), cpu_ticks(pid));
+    tokio::time::sleep(STARVED_WINDOW).await;
+    Starved {
+        soft,
+        open,
+        failures: logged(worker, "accept failed") - failures,
+        ticks: cpu_ticks(pid) - ticks,
+        held,
+    }
+}

@@ -26,8 +26,8 @@ use tokio::sync::watch;
 
 use crate::errors_dlq::partition0_consumer;
 use crate::support::{
-    bootstrap, create_connector, eventually, free_port, json, metric, rss_mb, unique,
-    worker_properties, WorkerProcess,
+    bootstrap, create_connector, eventually, free_port, json, metric, rss_mb, starve_accepts,
+    unique, worker_properties, WorkerProcess,
 };
 use crate::syslog::running;
 use crate::syslog_relp::RelpClient;
@@ -611,6 +611,37 @@ async fn a_flood_of_connections_is_held_to_max_connections() {
         peak.rss_mb - before < RSS_GROWTH_LIMIT_MB,
         "worker RSS grew from {before:.1} MB to {:.1} MB",
         peak.rss_mb
+    );
+}
+
+/// Out of file descriptors (see [`starve_accepts`]), the syslog listener
+/// waits between accepts; once the connections go, a new sender is served.
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_descriptors_the_listener_backs_off_and_serves_again() {
+    let syslog = Listener::start("TCP", json!({"syslog.max.connections": 1000})).await;
+    let mut starved = starve_accepts(&syslog.worker, syslog.port).await;
+    let queued = syslog.sockets().queued;
+    drop(std::mem::take(&mut starved.held));
+    const GOOD: usize = 10;
+    let mut good = TcpStream::connect(("127.0.0.1", syslog.port))
+        .await
+        .expect("connect");
+    let text: String = good_lines("good", GOOD)
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    good.write_all(text.as_bytes()).await.expect("sent");
+    good.shutdown().await.expect("closed");
+    let got = syslog.messages_until(all_of("good", GOOD)).await;
+    eprintln!(
+        "syslog TCP listener {starved}, {queued} connections queued; then {} of {GOOD} lines of a new sender arrived",
+        got.iter().filter(|m| m.starts_with("good")).count()
+    );
+    assert!(queued > 0, "connections waited in the kernel's queue");
+    starved.assert_backed_off();
+    assert!(
+        all_of("good", GOOD)(&got),
+        "the new sender was served: {got:?}"
     );
 }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rampart_core::backoff::AcceptBackoff;
 use rampart_core::data::{schemas, Value};
 use rampart_core::record::{ConnectRecord, Headers};
 use rampart_core::{ConnectError, ConnectResult};
@@ -491,9 +492,7 @@ async fn run_tcp_with(
     handshake: Duration,
 ) -> ConnectResult<()> {
     let limit = Arc::new(Semaphore::new(ingest.config.max_connections));
-    // After a failed accept (out of file descriptors, of memory), retrying
-    // at once would spin a core while the cause lasts.
-    let mut backoff = Duration::ZERO;
+    let mut backoff = AcceptBackoff::default();
     loop {
         // Wait for a free slot before accepting: over the limit, senders
         // queue in the kernel's backlog.
@@ -508,14 +507,14 @@ async fn run_tcp_with(
         };
         let (stream, peer) = match accepted {
             Ok(a) => {
-                backoff = Duration::ZERO;
+                backoff.accepted();
                 a
             }
             Err(e) => {
-                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
-                warn!(listener = %ingest.listener, error = %e, retry_in = ?backoff, "accept failed");
+                let delay = backoff.failed();
+                warn!(listener = %ingest.listener, error = %e, retry_in = ?delay, "accept failed");
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(delay) => {}
                     _ = ingest.shutdown.wait_for(|s| *s) => return Ok(()),
                 }
                 continue;

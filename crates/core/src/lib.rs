@@ -5,6 +5,7 @@
 //! Pure by design: no tokio, no network, no Kafka client. Everything here is
 //! synchronous or an interface, testable without a runtime.
 
+pub mod backoff;
 pub mod config;
 pub mod connector;
 pub mod converter;
