@@ -367,3 +367,205 @@ impl ErrantRecordReporter for TaskErrantRecordReporter {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! KIP-298 without a broker: retries on a paused clock, tolerance, and
+    //! a dead-letter queue whose broker cannot be reached.
+
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
+
+    use rampart_core::connector::ConnectorType;
+    use rampart_core::DataError;
+    use rdkafka::ClientConfig;
+
+    use super::*;
+    use crate::connector_config::framework_def;
+
+    fn handler(settings: &[(&str, &str)], dlq: Option<FutureProducer>) -> ErrorHandler {
+        let mut props: HashMap<String, String> = [
+            ("name", "c"),
+            ("connector.class", "FileStreamSink"),
+            ("topics", "t"),
+        ]
+        .iter()
+        .chain(settings)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        props
+            .entry("errors.deadletterqueue.topic.replication.factor".into())
+            .or_insert_with(|| "1".into());
+        let parsed = framework_def(ConnectorType::Sink)
+            .parse(&props)
+            .expect("valid settings");
+        let id = ConnectorTaskId {
+            connector: "c".into(),
+            task: 0,
+        };
+        ErrorHandler::new(id, &parsed, dlq, Arc::default())
+    }
+
+    /// Fails retriably `failures` times, then succeeds; counts its calls.
+    fn flaky(failures: usize, calls: &std::cell::Cell<usize>) -> ConnectResult<&'static str> {
+        calls.set(calls.get() + 1);
+        if calls.get() <= failures {
+            Err(ConnectError::retriable("broker busy"))
+        } else {
+            Ok("done")
+        }
+    }
+
+    fn count(c: &std::sync::atomic::AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retriable_failures_are_retried_with_doubling_delays_until_the_timeout() {
+        // Forever: five failures then success, delays 300, 600, 1200, 2400
+        // and 4800 ms on the paused clock.
+        let h = handler(&[("errors.retry.timeout", "-1")], None);
+        let calls = std::cell::Cell::new(0);
+        let start = tokio::time::Instant::now();
+        assert_eq!(h.retry(|| flaky(5, &calls)).await.unwrap(), "done");
+        assert_eq!(calls.get(), 6);
+        assert_eq!(count(&h.metrics.retries), 5);
+        assert_eq!(start.elapsed(), Duration::from_millis(9300));
+
+        // Capped delays: 300, then 500 each.
+        let h = handler(
+            &[
+                ("errors.retry.timeout", "-1"),
+                ("errors.retry.delay.max.ms", "500"),
+            ],
+            None,
+        );
+        let calls = std::cell::Cell::new(0);
+        let start = tokio::time::Instant::now();
+        h.retry(|| flaky(4, &calls)).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(300 + 3 * 500));
+
+        // A timeout of 1 s allows 300 + 600 ms of waits, not the next 1200.
+        let h = handler(&[("errors.retry.timeout", "1000")], None);
+        let calls = std::cell::Cell::new(0);
+        let e = h.retry(|| flaky(10, &calls)).await.unwrap_err();
+        assert!(e.is_retriable(), "the last error comes back: {e:?}");
+        assert_eq!(calls.get(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn by_default_and_for_other_errors_nothing_is_retried() {
+        let h = handler(&[], None);
+        let calls = std::cell::Cell::new(0);
+        assert!(h.retry(|| flaky(1, &calls)).await.is_err());
+        assert_eq!(calls.get(), 1, "errors.retry.timeout defaults to 0");
+
+        let h = handler(&[("errors.retry.timeout", "-1")], None);
+        let mut calls = 0;
+        let e = h
+            .retry(|| -> ConnectResult<()> {
+                calls += 1;
+                Err(ConnectError::Data(DataError::new("not JSON")))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(calls, 1, "a data error is not retried: {e}");
+        assert_eq!(count(&h.metrics.retries), 0);
+    }
+
+    fn raw() -> RawRecord {
+        RawRecord {
+            topic: "t".into(),
+            partition: 2,
+            offset: 40,
+            key: Some(b"k".to_vec()),
+            value: Some(b"{bad".to_vec()),
+            headers: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn tolerance_none_fails_the_task_and_all_skips_the_record() {
+        let error = || {
+            ConnectError::Data(DataError::new(
+                "Converting byte[] to Kafka Connect data failed",
+            ))
+        };
+        let none = handler(&[], None);
+        let e = none
+            .handle(
+                Stage::ValueConverter,
+                "JsonConverter",
+                error(),
+                Some(&raw()),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Tolerance exceeded in error handler: VALUE_CONVERTER failed in JsonConverter: \
+             org.apache.kafka.connect.errors.DataException: Converting byte[] to Kafka Connect data failed"
+        );
+        assert_eq!(count(&none.metrics.records_skipped), 0);
+        assert_eq!(count(&none.metrics.record_failures), 1);
+
+        let all = handler(
+            &[("errors.tolerance", "all"), ("errors.log.enable", "true")],
+            None,
+        );
+        for _ in 0..3 {
+            all.handle(Stage::Transformation, "Cast", error(), Some(&raw()))
+                .await
+                .expect("tolerated");
+        }
+        assert_eq!(count(&all.metrics.records_skipped), 3);
+        assert_eq!(count(&all.metrics.record_errors), 3);
+        assert_eq!(count(&all.metrics.errors_logged), 3);
+        assert_eq!(
+            count(&all.metrics.dlq_produce_requests),
+            0,
+            "no DLQ configured"
+        );
+        assert!(count(&all.metrics.last_error_timestamp) > 0);
+    }
+
+    #[tokio::test]
+    async fn a_dead_letter_queue_that_cannot_be_written_fails_the_task() {
+        // Nothing listens on port 1: the record times out in librdkafka.
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", "127.0.0.1:1")
+            .set("message.timeout.ms", "200")
+            .set("log_level", "0")
+            .create()
+            .expect("a producer needs no broker to be created");
+        let h = handler(
+            &[
+                ("errors.tolerance", "all"),
+                ("errors.deadletterqueue.topic.name", "dlq"),
+            ],
+            Some(producer),
+        );
+        assert_eq!(h.dlq_topic(), Some("dlq"));
+        let e = h
+            .handle(
+                Stage::ValueConverter,
+                "JsonConverter",
+                ConnectError::Data(DataError::new("bad")),
+                Some(&raw()),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("Could not produce message to dead letter queue. topic=dlq: "),
+            "{e}"
+        );
+        assert_eq!(count(&h.metrics.dlq_produce_requests), 1);
+        assert_eq!(count(&h.metrics.dlq_produce_failures), 1);
+        assert_eq!(
+            count(&h.metrics.records_skipped),
+            0,
+            "not skipped: not delivered anywhere"
+        );
+    }
+}
