@@ -10,12 +10,8 @@
 //! Java runs with Kafka's own JVM options, as `connect-distributed.sh`.
 //! Run with `scripts/bench` (release binary, broker, Java Connect jars).
 
-#[path = "../it/cluster.rs"]
-#[allow(dead_code)]
-mod cluster;
-#[path = "../it/support.rs"]
-#[allow(dead_code)]
-mod support;
+use rampart_tests::cluster;
+use rampart_tests::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

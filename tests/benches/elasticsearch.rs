@@ -12,9 +12,7 @@
 //!
 //! Run with `scripts/bench` (builds the release binary, starts the broker).
 
-#[path = "../it/support.rs"]
-#[allow(dead_code)]
-mod support;
+use rampart_tests::support;
 
 #[allow(dead_code)]
 mod common;

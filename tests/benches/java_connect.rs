@@ -11,9 +11,7 @@
 //! Every figure is reported with its Rampart / Java ratio. Run with
 //! `scripts/bench` (release binary, broker, Java Connect jars).
 
-#[path = "../it/support.rs"]
-#[allow(dead_code)]
-mod support;
+use rampart_tests::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

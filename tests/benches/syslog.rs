@@ -10,9 +10,7 @@
 //! librdkafka for it (Debian's 2.0.2 cannot talk to the broker) into
 //! `.tools/lib`, which this bench passes to rsyslogd as LD_LIBRARY_PATH.
 
-#[path = "../it/support.rs"]
-#[allow(dead_code)]
-mod support;
+use rampart_tests::support;
 
 #[allow(dead_code)]
 mod common;

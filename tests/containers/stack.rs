@@ -10,9 +10,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../it/support.rs"]
-#[allow(dead_code)]
-mod support;
+use rampart_tests::support;
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Write;

@@ -4,7 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod cluster;
+use rampart_tests::{cluster, support};
+
 mod differential_protocol;
 mod differential_rest;
 mod differential_smt;
@@ -30,7 +31,6 @@ mod s3;
 mod security_chain;
 mod source_features;
 mod splunk_hec;
-mod support;
 mod syslog;
 mod syslog_hostile;
 mod syslog_relp;

@@ -146,13 +146,11 @@ impl WorkerProcess {
     }
 
     /// Starts `rampart distributed` with the given properties file.
-    #[allow(dead_code)]
     pub fn distributed(dir: &Path, properties: &Path, port: u16) -> Self {
         Self::spawn(dir, "distributed", &[properties.to_path_buf()], port, &[])
     }
 
     /// As [`Self::distributed`], with environment variables (`CONNECT_*`).
-    #[allow(dead_code)]
     pub fn distributed_with_env(
         dir: &Path,
         properties: &Path,
@@ -215,7 +213,6 @@ impl WorkerProcess {
     }
 
     /// The process id (the benchmark reads its RSS).
-    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -290,7 +287,6 @@ impl JavaConnect {
     }
 
     /// `ConnectDistributed` with a small heap, once its REST API answers.
-    #[allow(dead_code)]
     pub async fn distributed(dir: &Path, properties: &Path, port: u16) -> Self {
         Self::run(
             "distributed",
@@ -355,13 +351,11 @@ impl JavaConnect {
 
 impl JavaConnect {
     /// The JVM's process id.
-    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// SIGTERM and wait: Java stops its tasks, commits, leaves the group.
-    #[allow(dead_code)]
     pub fn terminate(&mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -371,7 +365,6 @@ impl JavaConnect {
     }
 
     /// The JVM's log so far.
-    #[allow(dead_code)]
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -399,7 +392,6 @@ pub struct JavaAndRampart {
 
 impl JavaAndRampart {
     /// Both started with the tests' worker settings, and answering.
-    #[allow(dead_code)]
     pub async fn start() -> Self {
         let java_dir = tempfile::tempdir().expect("temp dir");
         let rampart_dir = tempfile::tempdir().expect("temp dir");
@@ -421,7 +413,6 @@ impl JavaAndRampart {
 
 /// Polls `/health` until its message contains `needle`; the status code
 /// and body then.
-#[allow(dead_code)]
 pub async fn health_saying(
     client: &reqwest::Client,
     url: &str,
@@ -638,15 +629,15 @@ pub async fn pause(client: &reqwest::Client, url: &str, name: &str) {
 
 /// An Apache Kafka broker of the test's own (`scripts/kafka` with its own
 /// directory and ports), so freezing it disturbs no other test.
-pub(crate) struct OwnBroker {
+pub struct OwnBroker {
     dir: tempfile::TempDir,
     pid: u32,
-    pub(crate) address: String,
+    pub address: String,
 }
 
 impl OwnBroker {
     /// Started, and accepting connections.
-    pub(crate) async fn listening() -> Self {
+    pub async fn listening() -> Self {
         tokio::task::spawn_blocking(OwnBroker::start)
             .await
             .expect("own broker start does not panic")
@@ -678,15 +669,13 @@ impl OwnBroker {
     }
 
     /// Stops the broker: an outage.
-    #[allow(dead_code)]
-    pub(crate) async fn stop(&mut self) {
+    pub async fn stop(&mut self) {
         let me = &*self;
         tokio::task::block_in_place(|| me.script("stop"));
     }
 
     /// Starts the stopped broker again over its data.
-    #[allow(dead_code)]
-    pub(crate) async fn resume(&mut self) {
+    pub async fn resume(&mut self) {
         tokio::task::block_in_place(|| self.script("resume"));
         self.pid = std::fs::read_to_string(self.dir.path().join("kafka.pid"))
             .ok()
@@ -694,7 +683,7 @@ impl OwnBroker {
             .expect("scripts/kafka writes the broker's pid");
     }
 
-    pub(crate) fn signal(&self, sig: &str) {
+    pub fn signal(&self, sig: &str) {
         let ok = std::process::Command::new("kill")
             .arg(sig)
             .arg(self.pid.to_string())
@@ -754,7 +743,6 @@ pub fn logged(worker: &WorkerProcess, text: &str) -> usize {
 }
 
 /// What a listener did while out of descriptors.
-#[allow(dead_code)]
 pub struct Starved {
     /// The soft descriptor limit set.
     pub soft: usize,
@@ -786,7 +774,6 @@ impl Starved {
     /// Doubling from 10 ms to 1 s, about eight waits fit in the window; a
     /// listener retrying at once logs thousands and takes a core (300
     /// ticks).
-    #[allow(dead_code)]
     pub fn assert_backed_off(&self) {
         assert!(self.failures <= 12, "{self}");
         assert!(self.ticks < 60, "{self}");
@@ -799,7 +786,6 @@ impl Starved {
 /// worker's soft descriptor limit to a few above what it has open (with
 /// util-linux's `prlimit`), connects to `port` until accepts fail, and
 /// counts failures and CPU over [`STARVED_WINDOW`].
-#[allow(dead_code)]
 pub async fn starve_accepts(worker: &WorkerProcess, port: u16) -> Starved {
     const CONNECTIONS: usize = 40;
     let pid = worker.pid();
