@@ -729,14 +729,9 @@ async fn the_compose_stack_carries_syslog_to_the_sinks_and_a_stopped_worker_lose
     // Every name the dashboard and the alert rules query is served.
     let mut served = BTreeSet::new();
     for url in &workers {
-        let text = client
-            .get(format!("{url}/metrics"))
-            .send()
+        let text = support::metrics_text(&client, url)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .expect("the worker serves /metrics");
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let name = line.split(['{', ' ']).next().unwrap_or_default();
             served.insert(name.to_string());
@@ -754,14 +749,7 @@ async fn the_compose_stack_carries_syslog_to_the_sinks_and_a_stopped_worker_lose
     let received = |client: &reqwest::Client| {
         let client = client.clone();
         async move {
-            let text = client
-                .get(format!("{}/metrics", "http://127.0.0.1:8085"))
-                .send()
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
+            let text = support::metrics_text(&client, "http://127.0.0.1:8085").await?;
             let prefix = "rampart_connector_task_syslog_received_total{connector=\"syslog-tcp\"";
             Some(
                 text.lines()

@@ -109,14 +109,9 @@ async fn count(client: &reqwest::Client, index: &str) -> u64 {
 }
 
 async fn metrics_text(client: &reqwest::Client, url: &str) -> String {
-    client
-        .get(format!("{url}/metrics"))
-        .send()
+    crate::support::metrics_text(client, url)
         .await
-        .expect("worker answers")
-        .text()
-        .await
-        .expect("metrics text")
+        .expect("the worker serves /metrics")
 }
 
 /// The value of the first sample whose line starts with `name{` and holds

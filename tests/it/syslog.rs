@@ -224,14 +224,8 @@ async fn messages_accepted_before_a_graceful_stop_reach_kafka() {
             let url = url.clone();
             let metric = metric.clone();
             async move {
-                client_ref
-                    .get(format!("{url}/metrics"))
-                    .send()
-                    .await
-                    .ok()?
-                    .text()
-                    .await
-                    .ok()?
+                crate::support::metrics_text(client_ref, &url)
+                    .await?
                     .contains(&metric)
                     .then_some(())
             }
@@ -770,14 +764,7 @@ async fn udp_drops_show_in_metrics_and_task_status() {
         || {
             let url = url.clone();
             async move {
-                let text = client_ref
-                    .get(format!("{url}/metrics"))
-                    .send()
-                    .await
-                    .ok()?
-                    .text()
-                    .await
-                    .ok()?;
+                let text = crate::support::metrics_text(client_ref, &url).await?;
                 let (dropped, received) = (
                     counter(&text, "udp_dropped_total")?,
                     counter(&text, "received_total")?,

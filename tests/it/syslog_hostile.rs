@@ -338,6 +338,19 @@ fn good_lines(marker: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Sends `n` well-formed lines marked "good" over a new TCP connection.
+async fn send_good(port: u16, n: usize) {
+    let mut good = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let text: String = good_lines("good", n)
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    good.write_all(text.as_bytes()).await.expect("sent");
+    good.shutdown().await.expect("closed");
+}
+
 fn all_of(marker: &'static str, n: usize) -> impl Fn(&[String]) -> bool + Send + 'static {
     move |got| got.iter().filter(|m| m.starts_with(marker)).count() >= n
 }
@@ -572,15 +585,7 @@ async fn a_flood_of_connections_is_held_to_max_connections() {
 
     drop(flood);
     const GOOD: usize = 20;
-    let mut good = TcpStream::connect(("127.0.0.1", syslog.port))
-        .await
-        .expect("connect");
-    let text: String = good_lines("good", GOOD)
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    good.write_all(text.as_bytes()).await.expect("sent");
-    good.shutdown().await.expect("closed");
+    send_good(syslog.port, GOOD).await;
     let got = syslog
         .messages_until(|got| all_of("good", GOOD)(got) && all_of("flood", FLOOD)(got))
         .await;
@@ -623,15 +628,7 @@ async fn out_of_descriptors_the_listener_backs_off_and_serves_again() {
     let queued = syslog.sockets().queued;
     drop(std::mem::take(&mut starved.held));
     const GOOD: usize = 10;
-    let mut good = TcpStream::connect(("127.0.0.1", syslog.port))
-        .await
-        .expect("connect");
-    let text: String = good_lines("good", GOOD)
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    good.write_all(text.as_bytes()).await.expect("sent");
-    good.shutdown().await.expect("closed");
+    send_good(syslog.port, GOOD).await;
     let got = syslog.messages_until(all_of("good", GOOD)).await;
     eprintln!(
         "syslog TCP listener {starved}, {queued} connections queued; then {} of {GOOD} lines of a new sender arrived",

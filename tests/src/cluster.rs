@@ -345,15 +345,7 @@ impl Cluster {
 
     /// A worker-level gauge of worker `i`'s `/metrics`.
     pub async fn worker_metric(&self, i: usize, name: &str) -> Option<u64> {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.url(i)))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
+        let text = crate::support::metrics_text(&self.client, &self.url(i)).await?;
         // Confluent's rules label worker-wide values `connector="aggregate"`.
         let prefix = format!("{name}{{connector=\"aggregate\"}} ");
         text.lines()

@@ -548,14 +548,7 @@ pub async fn metric(
     name: &str,
     connector: &str,
 ) -> Option<u64> {
-    let text = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let text = metrics_text(client, url).await?;
     let prefix = format!("{name}{{connector=\"{connector}\",task=\"0\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
@@ -819,4 +812,16 @@ pub async fn starve_accepts(worker: &WorkerProcess, port: u16) -> Starved {
         ticks: cpu_ticks(pid) - ticks,
         held,
     }
+}
+
+/// A worker's `/metrics` page, or `None` while it does not answer.
+pub async fn metrics_text(client: &reqwest::Client, url: &str) -> Option<String> {
+    client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()
 }
