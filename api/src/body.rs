@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use indexmap::IndexMap;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value as Json;
 
@@ -53,14 +55,44 @@ pub enum ConfigAt {
     Field(&'static str),
 }
 
-/// Parses a JSON body holding a connector config. Jackson binds a number in
-/// a `Map<String, String>` to its text as written, so `1.50` stays `"1.50"`,
-/// and `1e400` or a 30-digit integer is kept rather than refused: numbers
-/// there are taken as text before serde_json reads them as numbers.
+/// An object's members in document order, a repeated key keeping its first
+/// place and its last value, as serde_json's (and Jackson's) maps do; each
+/// value still as written.
+struct Members(IndexMap<String, Box<RawValue>>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = IndexMap::new();
+                while let Some((key, value)) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.insert(key, value);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+fn members(text: &[u8]) -> Option<IndexMap<String, Box<RawValue>>> {
+    serde_json::from_slice::<Members>(text).ok().map(|m| m.0)
+}
+
+/// Parses a JSON body holding a connector config. Jackson binds a number to
+/// a `String` (a config value, a connector's name) by its text as written,
+/// so `1.50` stays `"1.50"`, and `1e400` or a 30-digit integer is kept
+/// rather than refused: those numbers are taken as text before serde_json
+/// reads them as numbers.
 pub fn parse_config(headers: &HeaderMap, body: &Bytes, at: ConfigAt) -> ApiResult<Json> {
     require_json(headers)?;
     // Not an object: the plain parse gives the error Java gives.
-    let Ok(fields) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(body) else {
+    let Some(fields) = members(body) else {
         return parse(headers, body);
     };
     match at {
@@ -69,12 +101,11 @@ pub fn parse_config(headers: &HeaderMap, body: &Bytes, at: ConfigAt) -> ApiResul
             let mut out = serde_json::Map::new();
             for (key, raw) in fields {
                 let nested = (key == field)
-                    .then(|| {
-                        serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(raw.get()).ok()
-                    })
+                    .then(|| members(raw.get().as_bytes()))
                     .flatten();
                 let value = match nested {
                     Some(config) => config_object(config)?,
+                    None if key == "name" => as_written(&raw)?,
                     None => read(raw.get())?,
                 };
                 out.insert(key, value);
@@ -85,18 +116,22 @@ pub fn parse_config(headers: &HeaderMap, body: &Bytes, at: ConfigAt) -> ApiResul
 }
 
 /// A config object whose number values are their text as written.
-fn config_object(fields: BTreeMap<String, Box<RawValue>>) -> ApiResult<Json> {
+fn config_object(fields: IndexMap<String, Box<RawValue>>) -> ApiResult<Json> {
     let mut out = serde_json::Map::new();
     for (key, raw) in fields {
-        let text = raw.get();
-        let value = if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-            Json::String(text.to_string())
-        } else {
-            read(text)?
-        };
-        out.insert(key, value);
+        out.insert(key, as_written(&raw)?);
     }
     Ok(Json::Object(out))
+}
+
+/// A number as the string of its text; anything else as JSON.
+fn as_written(raw: &RawValue) -> ApiResult<Json> {
+    let text = raw.get();
+    if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        Ok(Json::String(text.to_string()))
+    } else {
+        read(text)
+    }
 }
 
 /// A fragment of a body that is already known to be well-formed JSON.

@@ -139,8 +139,10 @@ where
                 Err(e) => {
                     let delay = backoff.failed();
                     warn!(error = %e, retry_in = ?delay, "accept failed");
-                    tokio::time::sleep(delay).await;
-                    continue;
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(delay) => continue,
+                    }
                 }
             },
         };

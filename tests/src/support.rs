@@ -714,23 +714,23 @@ fn kafka_script(dir: &Path, port: u16, command: &str) {
     );
 }
 
-/// CPU time a process has used, in clock ticks (`utime + stime`).
-pub fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields 14 and 15 of the line, counted after the command name, which
-    // may hold spaces, as the 12th and 13th after its closing parenthesis.
+/// A live process's state letter and CPU time in clock ticks (`utime +
+/// stime`), from `/proc/<pid>/stat`.
+pub fn cpu_ticks(pid: u32) -> (char, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
+    // Fields after the command name, which may hold spaces: the state is
+    // the first, utime and stime the 12th and 13th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> u64 { fields[i].parse().expect("a tick count") };
+    let state = fields[0].chars().next().expect("a state");
+    (state, tick(11) + tick(12))
 }
 
 /// How many times a worker has logged `text`.
 pub fn logged(worker: &WorkerProcess, text: &str) -> usize {
     std::fs::read_to_string(&worker.log)
-        .unwrap_or_default()
+        .expect("the worker's log")
         .matches(text)
         .count()
 }
@@ -803,13 +803,19 @@ pub async fn starve_accepts(worker: &WorkerProcess, port: u16) -> Starved {
         || async { (logged(worker, "accept failed") > 0).then_some(()) },
     )
     .await;
-    let (failures, ticks) = (logged(worker, "accept failed"), cpu_ticks(pid));
+    let (failures, (_, ticks)) = (logged(worker, "accept failed"), cpu_ticks(pid));
     tokio::time::sleep(STARVED_WINDOW).await;
+    let (state, ticks_after) = cpu_ticks(pid);
+    // A crashed worker's frozen figures would pass for a calm one.
+    assert!(
+        !matches!(state, 'Z' | 'X'),
+        "the worker died while out of descriptors"
+    );
     Starved {
         soft,
         open,
-        failures: logged(worker, "accept failed") - failures,
-        ticks: cpu_ticks(pid) - ticks,
+        failures: logged(worker, "accept failed").saturating_sub(failures),
+        ticks: ticks_after.saturating_sub(ticks),
         held,
     }
 }

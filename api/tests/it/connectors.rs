@@ -115,6 +115,45 @@ async fn numbers_in_a_config_are_kept_as_written() {
         .await;
     assert_eq!(validated.status, 200, "{}", validated.body);
     assert_eq!(validated.json()["error_count"], 0, "{}", validated.body);
+
+    // A name given as a number is its text too, in the request and the config.
+    let named = api
+        .raw(
+            "POST",
+            "/connectors",
+            json(
+                r#"{"name": 1.50, "config": {"name": 1.50, "connector.class": "FakeSource", "topic": "t"}}"#
+                    .into(),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(named.status, 201, "{}", named.body);
+    assert_eq!(named.json()["name"], "1.50");
+
+    // Members keep document order: the first bad value named is the first
+    // written, and a repeated key keeps its last value.
+    let bad = api
+        .raw(
+            "PUT",
+            "/connectors/src/config",
+            json(r#"{"zz": {}, "aa": [], "connector.class": "FakeSource", "topic": "t"}"#.into()),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, 500, "{}", bad.body);
+    let message = bad.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(message.ends_with(r#"for key "zz""#), "{message}");
+    let repeated = api
+        .raw(
+            "PUT",
+            "/connectors/src/config",
+            json(r#"{"k": 1, "connector.class": "FakeSource", "topic": "t", "k": "last"}"#.into()),
+            &[],
+        )
+        .await;
+    assert_eq!(repeated.status, 200, "{}", repeated.body);
+    assert_eq!(repeated.json()["config"]["k"], "last");
 }
 
 #[tokio::test]

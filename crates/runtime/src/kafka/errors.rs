@@ -29,8 +29,14 @@ pub fn kafka_error(what: impl Display, error: &KafkaError) -> ConnectError {
 /// `UnknownTopicOrPartitionException`, `TimeoutException`…).
 pub fn is_retriable(error: &KafkaError) -> bool {
     use RDKafkaErrorCode as C;
-    let Some(code) = error.rdkafka_error_code() else {
-        return false;
+    let code = match error {
+        // librdkafka marks these itself.
+        KafkaError::MessageConsumptionFatal(_) => return false,
+        KafkaError::Transaction(e) => return e.is_retriable() && !e.is_fatal(),
+        other => match other.rdkafka_error_code() {
+            Some(code) => code,
+            None => return false,
+        },
     };
     matches!(
         code,
@@ -48,8 +54,12 @@ pub fn is_retriable(error: &KafkaError) -> bool {
             | C::Retry
             | C::InProgress
             | C::PreviousInProgress
+            | C::WaitCache
             // Answered by the broker.
             | C::UnknownTopicOrPartition
+            | C::UnknownTopicId
+            | C::InvalidMessage
+            | C::ListenerNotFound
             | C::LeaderNotAvailable
             | C::NotLeaderForPartition
             | C::RequestTimedOut
@@ -106,6 +116,7 @@ mod tests {
             KafkaError::MessageProduction(RDKafkaErrorCode::Fatal),
             KafkaError::ConsumerCommit(RDKafkaErrorCode::IllegalGeneration),
             KafkaError::ClientCreation("bad config".into()),
+            KafkaError::MessageConsumptionFatal(RDKafkaErrorCode::NotCoordinator),
         ] {
             let got = kafka_error("committing", &e);
             assert!(

@@ -2,7 +2,9 @@
 //! record whose conversion, transformation or delivery failed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use rampart_core::config::ParsedConfig;
@@ -105,6 +107,21 @@ pub(super) fn epoch_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A uniformly drawn duration below `max` (zero when `max` is), as Java's
+/// `ThreadLocalRandom.nextLong(max)` in milliseconds.
+fn random_below(max: Duration) -> Duration {
+    let millis = max.as_millis() as u64;
+    if millis == 0 {
+        return Duration::ZERO;
+    }
+    let mut bytes = [0u8; 8];
+    // Without randomness the wait is the cap itself: still bounded.
+    if getrandom::fill(&mut bytes).is_err() {
+        return max;
+    }
+    Duration::from_millis(u64::from_le_bytes(bytes) % millis)
+}
+
 fn lossy(bytes: Option<&[u8]>) -> String {
     bytes.map_or_else(
         || "null".to_string(),
@@ -193,29 +210,52 @@ impl ErrorHandler {
         Ok(())
     }
 
-    /// Runs an operation, retrying retriable failures with exponential
-    /// backoff for up to `errors.retry.timeout` (`-1`: forever), with delays
-    /// capped at `errors.retry.delay.max.ms`.
+    /// Runs an operation, retrying retriable failures until
+    /// `errors.retry.timeout` has passed since the first (`-1`: forever), as
+    /// Java's `RetryWithToleranceOperator.execAndRetry`: a failure before the
+    /// deadline waits (see [`Self::retry_delay`]) and tries again, one at or
+    /// after it returns the error.
     pub async fn retry<T>(&self, mut op: impl FnMut() -> ConnectResult<T>) -> ConnectResult<T> {
         // The clock is read on the first failure only: this runs for the
         // key, value and every header of every record.
-        let mut start: Option<Instant> = None;
-        let mut delay = RETRY_DELAY_MIN;
+        let mut deadline: Option<Option<Instant>> = None;
+        let mut attempt: u32 = 0;
         loop {
+            attempt += 1;
             match op() {
                 Err(e) if e.is_retriable() => {
-                    let elapsed = start.get_or_insert_with(Instant::now).elapsed();
-                    let out_of_time = self.retry_timeout.is_some_and(|t| elapsed + delay > t);
-                    if out_of_time {
+                    let now = Instant::now();
+                    let deadline =
+                        *deadline.get_or_insert_with(|| self.retry_timeout.map(|t| now + t));
+                    if deadline.is_some_and(|d| now >= d) {
                         return Err(e);
                     }
+                    let delay = self.retry_delay(attempt, now, deadline);
                     TaskMetrics::add(&self.metrics.retries, 1);
                     warn!(task = %self.task, error = %e, delay_ms = delay.as_millis() as u64, "retriable error; retrying");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(self.retry_delay_max.max(RETRY_DELAY_MIN));
                 }
                 other => return other,
             }
+        }
+    }
+
+    /// Java's `backoff`: 300 ms doubled with each attempt; past
+    /// `errors.retry.delay.max.ms`, a random wait below it instead; never
+    /// past the deadline.
+    fn retry_delay(&self, attempt: u32, now: Instant, deadline: Option<Instant>) -> Duration {
+        let doubled = 1u32
+            .checked_shl(attempt - 1)
+            .and_then(|factor| RETRY_DELAY_MIN.checked_mul(factor))
+            .unwrap_or(Duration::MAX);
+        let delay = if doubled > self.retry_delay_max {
+            random_below(self.retry_delay_max)
+        } else {
+            doubled
+        };
+        match deadline {
+            Some(d) => delay.min(d.saturating_duration_since(now)),
+            None => delay,
         }
     }
 
@@ -432,7 +472,8 @@ mod tests {
         assert_eq!(count(&h.metrics.retries), 5);
         assert_eq!(start.elapsed(), Duration::from_millis(9300));
 
-        // Capped delays: 300, then 500 each.
+        // Past errors.retry.delay.max.ms a random wait below it: 300 ms,
+        // then three waits under 500 ms each.
         let h = handler(
             &[
                 ("errors.retry.timeout", "-1"),
@@ -443,14 +484,27 @@ mod tests {
         let calls = std::cell::Cell::new(0);
         let start = tokio::time::Instant::now();
         h.retry(|| flaky(4, &calls)).await.unwrap();
-        assert_eq!(start.elapsed(), Duration::from_millis(300 + 3 * 500));
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_millis(300 + 3 * 500),
+            "{waited:?}"
+        );
 
-        // A timeout of 1 s allows 300 + 600 ms of waits, not the next 1200.
+        // Java's budget for a 1 s timeout: tries at 0, 300 and 900 ms, the
+        // last wait cut to the deadline, a fourth at 1000 ms, then the error.
         let h = handler(&[("errors.retry.timeout", "1000")], None);
         let calls = std::cell::Cell::new(0);
+        let start = tokio::time::Instant::now();
         let e = h.retry(|| flaky(10, &calls)).await.unwrap_err();
         assert!(e.is_retriable(), "the last error comes back: {e:?}");
-        assert_eq!(calls.get(), 3);
+        assert_eq!(calls.get(), 4);
+        assert_eq!(start.elapsed(), Duration::from_millis(1000));
+
+        // A timeout shorter than the first wait still retries once, at it.
+        let h = handler(&[("errors.retry.timeout", "100")], None);
+        let calls = std::cell::Cell::new(0);
+        assert!(h.retry(|| flaky(10, &calls)).await.is_err());
+        assert_eq!(calls.get(), 2);
     }
 
     #[tokio::test(start_paused = true)]

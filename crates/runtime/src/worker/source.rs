@@ -19,14 +19,13 @@ use super::errors::{RawRecord, Stage};
 use super::submitted::{Committable, Position, SourceProducerContext, SubmittedRecords};
 use super::topic_creation::TopicCreator;
 use super::{TaskShared, TaskStatus};
-use crate::kafka;
 use crate::stores::OffsetBackingStore;
 
 /// Records produced but not yet acknowledged, at most. Reaching it blocks
 /// `poll`, so a slow broker slows the source instead of growing memory.
 const MAX_OUTSTANDING: usize = 10_000;
-/// Java's `SEND_FAILED_BACKOFF_MS`.
-const SEND_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait for room in librdkafka's queue.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The producer of a source task, acknowledging into its submitted records.
 pub(crate) type SourceProducer = ThreadedProducer<SourceProducerContext>;
@@ -103,7 +102,7 @@ impl SourceTaskRunner {
                     };
                     self.shared.metrics.record_poll(batch.len(), polling.elapsed(), self.submitted.outstanding());
                     for record in batch {
-                        if let Err(e) = self.send(record, control).await {
+                        if let Err(e) = self.send(record).await {
                             break 'run Err(e);
                         }
                     }
@@ -120,7 +119,7 @@ impl SourceTaskRunner {
                         info!(task = %self.shared.id, records = records.len(), "sending records drained at shutdown");
                     }
                     for record in records {
-                        self.send(record, control).await?;
+                        self.send(record).await?;
                     }
                 }
                 Ok(Err(e)) => warn!(task = %self.shared.id, error = %e, "drain at shutdown failed"),
@@ -185,11 +184,7 @@ impl SourceTaskRunner {
         }
     }
 
-    async fn send(
-        &mut self,
-        mut record: SourceRecord,
-        control: &watch::Receiver<TargetState>,
-    ) -> ConnectResult<()> {
+    async fn send(&mut self, mut record: SourceRecord) -> ConnectResult<()> {
         if self.submitted.outstanding() >= MAX_OUTSTANDING {
             self.submitted.wait_for_room(MAX_OUTSTANDING).await;
         }
@@ -334,27 +329,16 @@ impl SourceTaskRunner {
                     // librdkafka's queue is full: wait for deliveries to drain.
                     br = back;
                     tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(SEND_RETRY_BACKOFF);
+                    backoff = (backoff * 2).min(QUEUE_FULL_BACKOFF);
                 }
-                // As Java's `WorkerSourceTask` does for a `RetriableException`
-                // (metadata not there yet, no leader): the same record again
-                // after a backoff, until it goes or the task is stopped.
-                Err((e, back)) if kafka::errors::is_retriable(&e) => {
-                    if *control.borrow() == TargetState::Stopped {
-                        return Err(kafka::errors::kafka_error(
-                            "task stopped while retrying a send",
-                            &e,
-                        ));
-                    }
-                    warn!(task = %self.shared.id, topic = %transformed.topic, error = %e, "retriable error sending a record; retrying");
-                    br = back;
-                    tokio::time::sleep(SEND_RETRY_BACKOFF).await;
-                }
+                // Only librdkafka's own checks fail a send at once (an
+                // unknown topic or partition, a record too large): the task
+                // fails and says why, where Java's send would block on
+                // metadata and retry without end.
                 Err((e, _)) => {
-                    return Err(kafka::errors::kafka_error(
-                        "Unrecoverable exception trying to send",
-                        &e,
-                    ))
+                    return Err(ConnectError::connect(format!(
+                        "Unrecoverable exception trying to send: {e}"
+                    )))
                 }
             }
         }
