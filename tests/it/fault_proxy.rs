@@ -2,9 +2,15 @@
 //! failures and the network's: passing bytes both ways, refusing
 //! connections as a stopped server does, answering every HTTP request 503
 //! as an overloaded one (or a load balancer with no healthy backend) does,
-//! a slow and lossy path, and a partition. `tc netem` cannot run on this
-//! kernel (no `sch_netem`), so the network's faults are played here, in
-//! user space: what TCP makes of loss, a retransmission's delay.
+//! a slow and lossy path, and a partition.
+//!
+//! Loss and partitions are the kernel's where it lets us: iptables rules on
+//! the proxy's port drop a random 5% of the segments (`statistic`), or all
+//! of them, so TCP itself retransmits and backs off. `tc netem` cannot run
+//! on this kernel (no `sch_netem`), so the delay is always played here, and
+//! so are loss and partitions where iptables cannot be used (not root, no
+//! netfilter): a lost segment then waits Linux's least retransmission
+//! timeout. [`FaultProxy::network`] says which.
 //!
 //! Refusing and 503s cut the connections open at the time, as a restart or
 //! failover does; slowness and a partition leave them open, and a healed
@@ -58,6 +64,89 @@ pub struct FaultProxy {
     mode: watch::Sender<Mode>,
     unavailable_answers: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
+    netfilter: Option<Netfilter>,
+}
+
+/// iptables rules dropping segments to and from one loopback port, in
+/// place of `tc netem`'s loss.
+struct Netfilter {
+    port: u16,
+    installed: std::sync::Mutex<Vec<Vec<String>>>,
+}
+
+fn iptables(action: &str, rule: &[String]) -> bool {
+    std::process::Command::new("iptables")
+        .arg("-w")
+        .arg(action)
+        .args(rule)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Netfilter {
+    /// Rules on `port`, if this process may add them.
+    fn usable(port: u16) -> Option<Netfilter> {
+        let n = Netfilter {
+            port,
+            installed: std::sync::Mutex::default(),
+        };
+        // A rule that matches nothing, added and removed: proves root,
+        // the binary and the kernel's `statistic` match all work.
+        let probe = n.rules(Some(0));
+        if !probe.iter().all(|r| iptables("-I", &r[1..])) {
+            return None;
+        }
+        probe.iter().all(|r| iptables("-D", &r[1..])).then_some(n)
+    }
+
+    /// The rules dropping `percent` of the segments either way (all of
+    /// them for `None`), each led by a placeholder for the action.
+    fn rules(&self, percent: Option<u32>) -> Vec<Vec<String>> {
+        ["--dport", "--sport"]
+            .iter()
+            .map(|side| {
+                let mut rule: Vec<String> = ["-", "INPUT", "-i", "lo", "-p", "tcp", side]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                rule.push(self.port.to_string());
+                if let Some(p) = percent {
+                    rule.extend(
+                        ["-m", "statistic", "--mode", "random", "--probability"]
+                            .iter()
+                            .map(|s| s.to_string()),
+                    );
+                    rule.push(format!("{:.2}", f64::from(p) / 100.0));
+                }
+                rule.extend(["-j", "DROP"].iter().map(|s| s.to_string()));
+                rule
+            })
+            .collect()
+    }
+
+    /// Replaces the installed rules with `rules`.
+    fn set(&self, rules: Vec<Vec<String>>) {
+        let mut installed = self.installed.lock().expect("rules");
+        for r in installed.drain(..) {
+            assert!(iptables("-D", &r[1..]), "iptables removes {r:?}");
+        }
+        for r in rules {
+            assert!(iptables("-I", &r[1..]), "iptables adds {r:?}");
+            installed.push(r);
+        }
+    }
+}
+
+impl Drop for Netfilter {
+    fn drop(&mut self) {
+        if let Ok(mut installed) = self.installed.lock() {
+            for r in installed.drain(..) {
+                iptables("-D", &r[1..]);
+            }
+        }
+    }
 }
 
 impl FaultProxy {
@@ -86,12 +175,45 @@ impl FaultProxy {
             mode,
             unavailable_answers,
             task,
+            netfilter: Netfilter::usable(port),
+        }
+    }
+
+    /// Who drops segments for [`Mode::Slow`]'s loss and [`Mode::Partition`].
+    pub fn network(&self) -> &'static str {
+        if self.netfilter.is_some() {
+            "loss and partition by the kernel (iptables)"
+        } else {
+            "loss and partition played in user space"
         }
     }
 
     /// Switches the mode, cutting open connections.
     pub fn set(&self, mode: Mode) {
-        self.mode.send_replace(mode);
+        let played = match &self.netfilter {
+            None => mode,
+            Some(kernel) => match mode {
+                Mode::Slow {
+                    delay,
+                    loss_percent,
+                } => {
+                    kernel.set(kernel.rules(Some(loss_percent)));
+                    Mode::Slow {
+                        delay,
+                        loss_percent: 0,
+                    }
+                }
+                Mode::Partition => {
+                    kernel.set(kernel.rules(None));
+                    Mode::Pass
+                }
+                other => {
+                    kernel.set(Vec::new());
+                    other
+                }
+            },
+        };
+        self.mode.send_replace(played);
     }
 
     /// Requests answered 503 so far.

@@ -128,10 +128,16 @@ where
         .filter(|(m, _)| *m == Mode::Unavailable)
         .map(|(_, d)| *d)
         .sum();
-    let shown: Vec<String> = phases
+    let mut shown: Vec<String> = phases
         .iter()
         .map(|(m, d)| format!("{m:?} for {d:?}"))
         .collect();
+    if phases
+        .iter()
+        .any(|(m, _)| matches!(m, Mode::Slow { .. } | Mode::Partition))
+    {
+        shown.push(proxy.network().to_string());
+    }
     create_topic(topic, 2).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();

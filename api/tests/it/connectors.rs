@@ -142,7 +142,10 @@ async fn numbers_in_a_config_are_kept_as_written() {
         )
         .await;
     assert_eq!(bad.status, 500, "{}", bad.body);
-    let message = bad.json()["message"].as_str().unwrap_or_default().to_string();
+    let message = bad.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(message.ends_with(r#"for key "zz""#), "{message}");
     let repeated = api
         .raw(
