@@ -85,18 +85,6 @@ pub const HEADER_HOST: &str = "splunk.header.host";
 /// `splunk.header.custom`
 pub const HEADER_CUSTOM: &str = "splunk.header.custom";
 
-/// Keys of the Java connector that Rampart does not implement; a config that
-/// sets them gets a warning instead of silently different behaviour.
-pub const UNSUPPORTED: &[&str] = &[
-    "splunk.flush.window",
-    "splunk.hec.concurrent.queue.capacity",
-    "splunk.validation.disable",
-    "splunk.hec.ssl.trust.store.password",
-    "timestamp.regex",
-    "timestamp.format",
-    "timestamp.timezone",
-];
-
 /// Keys of the Java connector refused unless left at their default: the
 /// events would otherwise reach Splunk other than the config asks.
 const REFUSED: &[Refused] = &[
@@ -105,6 +93,12 @@ const REFUSED: &[Refused] = &[
         ty: ConfigType::Boolean,
         default: "false",
         why: "timestamp extraction is not supported; events carry the record's timestamp",
+    },
+    Refused {
+        key: "splunk.hec.concurrent.queue.capacity",
+        ty: ConfigType::Int,
+        default: "100",
+        why: "events in flight are bounded by splunk.hec.max.outstanding.events and splunk.hec.max.outstanding.bytes instead",
     },
     Refused {
         key: "kerberos.user.principal",
@@ -337,7 +331,51 @@ pub fn def() -> ConfigDef {
         .group(HEADERS, next())
         .add();
     Refused::define_all(&mut d, REFUSED, CONNECTION, &mut next);
+    inert_keys(&mut d, &mut next);
     d
+}
+
+/// Keys of the Java connector that are accepted with a meaning Rampart
+/// keeps, or that only matter with a setting Rampart refuses.
+fn inert_keys(d: &mut ConfigDef, next: &mut impl FnMut() -> i32) {
+    d.define(
+        "splunk.flush.window",
+        ConfigType::Int,
+        Importance::Low,
+        "The longest time, in seconds, events wait before they are sent. Rampart sends each batch as soon as it is assembled, so events never wait this long.",
+    )
+    .default("30")
+    .group(DATA, next())
+    .add();
+    d.define(
+        "splunk.validation.disable",
+        ConfigType::Boolean,
+        Importance::Low,
+        "Whether to skip checking Splunk when the connector is validated. Rampart never posts Splunk's check event at validation, whatever this says: each task checks its URIs' health when it starts and while it runs, and a refused token fails the task with HEC's reason.",
+    )
+    .default("false")
+    .group(CONNECTION, next())
+    .add();
+    d.define(
+        "splunk.hec.ssl.trust.store.password",
+        ConfigType::Password,
+        Importance::Low,
+        "The password of a JKS or PKCS12 trust store, which Rampart refuses; a PEM store has none.",
+    )
+    .default("")
+    .group(CONNECTION, next())
+    .add();
+    for key in ["timestamp.regex", "timestamp.format", "timestamp.timezone"] {
+        d.define(
+            key,
+            ConfigType::String,
+            Importance::Low,
+            "Used only with enable.timestamp.extraction, which Rampart refuses.",
+        )
+        .default("")
+        .group(DATA, next())
+        .add();
+    }
 }
 
 fn check_uris(raw: &str) -> Result<(), String> {

@@ -5,9 +5,8 @@ use rampart_core::config::{ConfigDef, ConfigValue};
 use rampart_core::connector::{Config, Connector};
 use rampart_core::record::SourceMap;
 use rampart_core::{ConnectError, ConnectResult};
-use tracing::warn;
 
-use crate::config::{HecConfig, UNSUPPORTED};
+use crate::config::HecConfig;
 
 /// `com.splunk.kafka.connect.SplunkSinkConnector`.
 #[derive(Debug, Default)]
@@ -18,12 +17,6 @@ pub struct SplunkSinkConnector {
 impl Connector for SplunkSinkConnector {
     fn start(&mut self, config: &Config) -> ConnectResult<()> {
         HecConfig::parse(config)?;
-        for key in UNSUPPORTED.iter().filter(|k| config.contains_key(**k)) {
-            warn!(
-                key,
-                "splunk connector setting not supported by rampart; it is ignored"
-            );
-        }
         self.config = config.clone();
         Ok(())
     }
