@@ -95,19 +95,19 @@ impl Netfilter {
         // A rule that matches nothing, added and removed: proves root,
         // the binary and the kernel's `statistic` match all work.
         let probe = n.rules(Some(0));
-        if !probe.iter().all(|r| iptables("-I", &r[1..])) {
+        if !probe.iter().all(|r| iptables("-I", r)) {
             return None;
         }
-        probe.iter().all(|r| iptables("-D", &r[1..])).then_some(n)
+        probe.iter().all(|r| iptables("-D", r)).then_some(n)
     }
 
     /// The rules dropping `percent` of the segments either way (all of
-    /// them for `None`), each led by a placeholder for the action.
+    /// them for `None`).
     fn rules(&self, percent: Option<u32>) -> Vec<Vec<String>> {
         ["--dport", "--sport"]
             .iter()
             .map(|side| {
-                let mut rule: Vec<String> = ["-", "INPUT", "-i", "lo", "-p", "tcp", side]
+                let mut rule: Vec<String> = ["INPUT", "-i", "lo", "-p", "tcp", side]
                     .iter()
                     .map(|s| s.to_string())
                     .collect();
@@ -130,10 +130,10 @@ impl Netfilter {
     fn set(&self, rules: Vec<Vec<String>>) {
         let mut installed = self.installed.lock().expect("rules");
         for r in installed.drain(..) {
-            assert!(iptables("-D", &r[1..]), "iptables removes {r:?}");
+            assert!(iptables("-D", &r), "iptables removes {r:?}");
         }
         for r in rules {
-            assert!(iptables("-I", &r[1..]), "iptables adds {r:?}");
+            assert!(iptables("-I", &r), "iptables adds {r:?}");
             installed.push(r);
         }
     }
@@ -143,7 +143,7 @@ impl Drop for Netfilter {
     fn drop(&mut self) {
         if let Ok(mut installed) = self.installed.lock() {
             for r in installed.drain(..) {
-                iptables("-D", &r[1..]);
+                iptables("-D", &r);
             }
         }
     }

@@ -320,18 +320,17 @@ async fn https_listener_serves_the_api_with_a_pem_certificate() {
             String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     };
-    let body = eventually(
-        "the worker answering over TLS",
-        Duration::from_secs(30),
-        || {
+    let answering_over_tls = |what: &'static str| {
+        let (url, cert, curl) = (&url, &cert, &curl);
+        eventually(what, Duration::from_secs(30), move || {
             let (url, cert) = (url.clone(), cert.clone());
             async move {
                 let (ok, body) = curl(url, Some(cert)).await;
                 (ok && body.ends_with("200")).then_some(body)
             }
-        },
-    )
-    .await;
+        })
+    };
+    let body = answering_over_tls("the worker answering over TLS").await;
     assert!(body.contains("\"status\":\"healthy\""), "{body}");
     let (ok, _) = curl(url.clone(), None).await;
     assert!(!ok, "an untrusted certificate is refused by the client");
@@ -345,18 +344,7 @@ async fn https_listener_serves_the_api_with_a_pem_certificate() {
     // serves again once the connections go.
     let mut starved = starve_accepts(&worker, port).await;
     drop(std::mem::take(&mut starved.held));
-    eventually(
-        "the worker answering over TLS again",
-        Duration::from_secs(30),
-        || {
-            let (url, cert) = (url.clone(), cert.clone());
-            async move {
-                let (ok, body) = curl(url, Some(cert)).await;
-                (ok && body.ends_with("200")).then_some(())
-            }
-        },
-    )
-    .await;
+    answering_over_tls("the worker answering over TLS again").await;
     eprintln!("REST HTTPS listener {starved}; serving again once they went");
     starved.assert_backed_off();
     assert_eq!(worker.terminate().code(), Some(0));

@@ -382,17 +382,7 @@ async fn slowloris_is_bounded(listener: &str, kind: Slow) {
     const GOOD: usize = 20;
     let started = Instant::now();
     match kind {
-        Slow::Line => {
-            let mut good = TcpStream::connect(("127.0.0.1", syslog.port))
-                .await
-                .expect("connect");
-            let text: String = good_lines("good", GOOD)
-                .iter()
-                .map(|l| format!("{l}\n"))
-                .collect();
-            good.write_all(text.as_bytes()).await.expect("sent");
-            good.shutdown().await.expect("closed");
-        }
+        Slow::Line => send_good(syslog.port, GOOD).await,
         Slow::RelpFrame => {
             let mut good = RelpClient::connect(syslog.port).await;
             good.send(

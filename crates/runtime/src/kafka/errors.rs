@@ -1,8 +1,8 @@
 //! Kafka client errors carried up as [`ConnectError`]s of the right kind.
 //!
 //! The framework decides by kind: a [`ConnectError::Retriable`] is retried
-//! after a backoff (a sink's `put`, a source's send, a read of an internal
-//! topic), anything else fails the operation. librdkafka reports both kinds
+//! after a backoff (a sink's `put`, a read of an internal topic, a join of
+//! the group), anything else fails the operation. librdkafka reports both kinds
 //! through one `KafkaError`, so each call site names what it was doing and
 //! this module picks the kind from the error code, the way Java's client
 //! marks its exceptions with `RetriableException`.
@@ -27,7 +27,7 @@ pub fn kafka_error(what: impl Display, error: &KafkaError) -> ConnectError {
 /// there yet. Java marks the same broker errors as `RetriableException`s
 /// (`NotLeaderOrFollowerException`, `CoordinatorLoadInProgressException`,
 /// `UnknownTopicOrPartitionException`, `TimeoutException`…).
-pub fn is_retriable(error: &KafkaError) -> bool {
+fn is_retriable(error: &KafkaError) -> bool {
     use RDKafkaErrorCode as C;
     let code = match error {
         // librdkafka marks these itself.

@@ -218,15 +218,15 @@ impl ErrorHandler {
     pub async fn retry<T>(&self, mut op: impl FnMut() -> ConnectResult<T>) -> ConnectResult<T> {
         // The clock is read on the first failure only: this runs for the
         // key, value and every header of every record.
-        let mut deadline: Option<Option<Instant>> = None;
+        let mut first_failure: Option<Instant> = None;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             match op() {
                 Err(e) if e.is_retriable() => {
                     let now = Instant::now();
-                    let deadline =
-                        *deadline.get_or_insert_with(|| self.retry_timeout.map(|t| now + t));
+                    let started = *first_failure.get_or_insert(now);
+                    let deadline = self.retry_timeout.map(|t| started + t);
                     if deadline.is_some_and(|d| now >= d) {
                         return Err(e);
                     }
